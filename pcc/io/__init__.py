@@ -1,0 +1,1 @@
+"""File formats and cameras: the bottom layer of pcc (no torch models, no plotting)."""

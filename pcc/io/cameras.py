@@ -1,0 +1,149 @@
+"""Pinhole cameras in the OpenCV frame (x right, y down, z forward), world-to-camera ``R, t``.
+
+Every reader in :mod:`pcc.io` (NeRF-synthetic JSON, COLMAP) converts into this one class, so the
+renderer and trainers see a single convention. Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+
+@dataclass
+class Camera:
+    """A pinhole camera with an optional ground-truth image.
+
+    ``X_cam = R @ X_world + t``; pixel ``u = fx * x / z + cx``, ``v = fy * y / z + cy`` with pixel
+    centres at integer + 0.5 coordinates' convention of the INRIA rasteriser (pixel ``(i, j)`` is
+    sampled at ``(j, i)`` in pixel units, see :mod:`pcc.gaussians.render`).
+    """
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    R: np.ndarray  # [3, 3] world-to-camera rotation (float64)
+    t: np.ndarray  # [3] world-to-camera translation (float64)
+    name: str = ""
+    image: torch.Tensor | None = field(default=None, repr=False)  # [H, W, 3] float32 in [0, 1]
+    alpha: torch.Tensor | None = field(default=None, repr=False)  # [H, W] float32 in [0, 1]
+
+    def __post_init__(self) -> None:
+        self.R = np.asarray(self.R, dtype=np.float64).reshape(3, 3)
+        self.t = np.asarray(self.t, dtype=np.float64).reshape(3)
+        self.width, self.height = int(self.width), int(self.height)
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(
+                f"camera {self.name!r}: image size must be positive, got {self.width}x{self.height}"
+            )
+        if self.image is not None and tuple(self.image.shape) != (self.height, self.width, 3):
+            raise ValueError(
+                f"camera {self.name!r}: image shape {tuple(self.image.shape)} != ({self.height}, {self.width}, 3)"
+            )
+
+    # ----------------------------------------------------------------- geometry
+    @property
+    def fov_x(self) -> float:
+        return 2.0 * math.atan(self.width / (2.0 * self.fx))
+
+    @property
+    def fov_y(self) -> float:
+        return 2.0 * math.atan(self.height / (2.0 * self.fy))
+
+    @property
+    def center(self) -> np.ndarray:
+        """Camera centre in world coordinates, ``-R^T t``.  # [3]"""
+        return -self.R.T @ self.t
+
+    def world_to_camera(self) -> np.ndarray:
+        """The 4x4 world-to-camera matrix.  # [4, 4]"""
+        m = np.eye(4)
+        m[:3, :3], m[:3, 3] = self.R, self.t
+        return m
+
+    def camera_to_world(self) -> np.ndarray:
+        """The 4x4 camera-to-world matrix (OpenCV axes).  # [4, 4]"""
+        return np.linalg.inv(self.world_to_camera())
+
+    def intrinsics(self) -> np.ndarray:
+        """The 3x3 intrinsic matrix K.  # [3, 3]"""
+        return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1.0]])
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Project world points to pixel coordinates.
+
+        Args:
+            points: ``[N, 3]`` world coordinates.
+        Returns:
+            ``(uv [N, 2], depth [N])``.
+        """
+        cam = points @ self.R.T + self.t  # [N, 3]
+        z = cam[:, 2]
+        uv = np.stack(
+            [self.fx * cam[:, 0] / z + self.cx, self.fy * cam[:, 1] / z + self.cy], axis=1
+        )
+        return uv, z
+
+    # ----------------------------------------------------------------- variants
+    def scaled(self, factor: float) -> Camera:
+        """The same camera with the image resolution multiplied by ``factor`` (image dropped)."""
+        w, h = max(1, round(self.width * factor)), max(1, round(self.height * factor))
+        sx, sy = w / self.width, h / self.height
+        return replace(
+            self,
+            width=w,
+            height=h,
+            fx=self.fx * sx,
+            fy=self.fy * sy,
+            cx=self.cx * sx,
+            cy=self.cy * sy,
+            image=None,
+            alpha=None,
+        )
+
+    def without_image(self) -> Camera:
+        return replace(self, image=None, alpha=None)
+
+
+def look_at(
+    eye: np.ndarray, target: np.ndarray, up: np.ndarray = (0.0, 0.0, 1.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """World-to-camera ``(R, t)`` of an OpenCV camera at ``eye`` looking at ``target``.
+
+    ``up`` is the world's up direction; the image's y axis points opposite to it.
+    """
+    eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, up)
+    if np.linalg.norm(right) < 1e-9:  # looking along `up`: pick any perpendicular
+        right = np.cross(
+            forward,
+            np.array([1.0, 0.0, 0.0]) if abs(forward[0]) < 0.9 else np.array([0.0, 1.0, 0.0]),
+        )
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    R = np.stack([right, down, forward])  # rows: camera axes in world coordinates
+    t = -R @ eye
+    return R, t
+
+
+def make_camera(
+    eye,
+    target,
+    width: int,
+    height: int,
+    fov_x_deg: float = 50.0,
+    up=(0.0, 0.0, 1.0),
+    name: str = "",
+) -> Camera:
+    """A centred pinhole camera at ``eye`` looking at ``target`` with horizontal field of view ``fov_x_deg``."""
+    R, t = look_at(eye, target, up)
+    fx = width / (2.0 * math.tan(math.radians(fov_x_deg) / 2.0))
+    return Camera(width, height, fx, fx, width / 2.0, height / 2.0, R, t, name=name)

@@ -167,7 +167,10 @@ class GaussianModel:
             raise ValueError(
                 f"GaussianModel.sh has shape {tuple(self.sh.shape)}, expected [{n}, (deg+1)^2, 3]"
             )
-        sh_degree_from_coeffs(self.sh.shape[1])
+        try:
+            sh_degree_from_coeffs(self.sh.shape[1])
+        except ValueError as err:
+            raise ValueError(f"GaussianModel.sh: {err}") from None
 
     # ------------------------------------------------------------ basic facts
     def __len__(self) -> int:

@@ -1,0 +1,332 @@
+"""INRIA 3D Gaussian Splatting PLY files: read and write :class:`~pcc.gaussians.model.GaussianModel`.
+
+The layout written by the reference trainer (Kerbl et al., "3D Gaussian Splatting for Real-Time
+Radiance Field Rendering", SIGGRAPH 2023; ``scene/gaussian_model.py`` ``save_ply``) is one ``vertex``
+element of float32 properties, in this order::
+
+    x y z [nx ny nz] f_dc_0..2 f_rest_0..(3K-4) opacity scale_0..2 rot_0..3
+
+with ``K = (deg+1)^2`` SH coefficients per colour channel. ``f_rest`` is *channel-major*: the first
+``K-1`` values are the red coefficients 1..K-1, then green, then blue. Values are stored
+pre-activation (opacity logit, log-scale, unnormalised quaternion ``w x y z``), exactly as
+:class:`GaussianModel` keeps them, so a round trip is bit-exact in float32.
+
+The reader is a small header parser plus one :func:`numpy.frombuffer` call (binary little- or
+big-endian) or a token parser (ascii). It accepts files with or without normals and ignores
+unknown extra properties and elements; it rejects anything that would give a silently wrong scene
+(missing properties, an ``f_rest`` count that is not 0/9/24/45, NaN or infinite values, zero
+Gaussians) with one :class:`~pcc.errors.FormatError` naming the file and the problem.
+
+Zero Gaussians is an error when *reading*: a scene with nothing in it cannot be rendered or
+compressed, and an empty file is far more often a failed export than an intended input. The
+writer refuses an empty model for the same reason.
+
+Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pcc.errors import FormatError
+from pcc.gaussians.model import GaussianModel
+from pcc.io.atomic import atomic_path
+
+__all__ = ["read_gaussian_ply", "write_gaussian_ply", "gaussian_ply_property_names"]
+
+# PLY scalar type names (both spellings of the spec) -> numpy type codes without byte order.
+_PLY_TYPES = {
+    "char": "i1",
+    "int8": "i1",
+    "uchar": "u1",
+    "uint8": "u1",
+    "short": "i2",
+    "int16": "i2",
+    "ushort": "u2",
+    "uint16": "u2",
+    "int": "i4",
+    "int32": "i4",
+    "uint": "u4",
+    "uint32": "u4",
+    "float": "f4",
+    "float32": "f4",
+    "double": "f8",
+    "float64": "f8",
+}
+_FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "ascii"}
+_MAX_HEADER_BYTES = 1 << 20  # a header longer than 1 MiB is not a PLY we want to read
+_REST_COUNTS = {0: 0, 9: 1, 24: 2, 45: 3}  # number of f_rest properties -> SH degree
+_BASE_REQUIRED = (
+    ["x", "y", "z"]
+    + [f"f_dc_{i}" for i in range(3)]
+    + ["opacity"]
+    + [f"scale_{i}" for i in range(3)]
+    + [f"rot_{i}" for i in range(4)]
+)
+
+
+@dataclass
+class _Element:
+    name: str
+    count: int
+    props: list[tuple[str, str | None, str]]  # (name, list-count type or None, value type)
+
+
+def _parse_header(path: Path, data: bytes) -> tuple[str, list[_Element], int]:
+    """Parse a PLY header -> ``(format, elements, body offset)``."""
+    if not data.startswith(b"ply"):
+        raise FormatError(path, "not a PLY file (it does not start with 'ply')")
+    match = re.search(rb"end_header\r?\n", data[:_MAX_HEADER_BYTES])
+    if match is None:
+        raise FormatError(path, "PLY header has no 'end_header' line (truncated or not a PLY)")
+    try:
+        lines = data[: match.start()].decode("ascii").splitlines()
+    except UnicodeDecodeError:
+        raise FormatError(path, "PLY header contains non-ASCII bytes") from None
+    fmt = None
+    elements: list[_Element] = []
+    for lineno, raw in enumerate(lines[1:], start=2):
+        words = raw.split()
+        if not words or words[0] in ("comment", "obj_info"):
+            continue
+        try:
+            if words[0] == "format":
+                if words[1] not in _FORMATS:
+                    raise FormatError(path, f"unknown PLY format {words[1]!r}")
+                fmt = _FORMATS[words[1]]
+            elif words[0] == "element":
+                count = int(words[2])
+                if count < 0:
+                    raise ValueError
+                elements.append(_Element(words[1], count, []))
+            elif words[0] == "property":
+                if not elements:
+                    raise FormatError(path, f"header line {lineno}: property before any element")
+                if words[1] == "list":
+                    for t in (words[2], words[3]):
+                        if t not in _PLY_TYPES:
+                            raise FormatError(path, f"header line {lineno}: unknown type {t!r}")
+                    elements[-1].props.append((words[4], words[2], words[3]))
+                else:
+                    if words[1] not in _PLY_TYPES:
+                        raise FormatError(path, f"header line {lineno}: unknown type {words[1]!r}")
+                    elements[-1].props.append((words[2], None, words[1]))
+            else:
+                raise FormatError(path, f"header line {lineno}: unexpected keyword {words[0]!r}")
+        except (IndexError, ValueError):
+            raise FormatError(path, f"header line {lineno} is malformed: {raw!r}") from None
+    if fmt is None:
+        raise FormatError(path, "PLY header has no 'format' line")
+    return fmt, elements, match.end()
+
+
+def _binary_vertex_table(
+    path: Path, data: bytes, offset: int, elements: list[_Element], order: str
+) -> tuple[np.ndarray, list[str]]:
+    """The vertex element of a binary PLY as a structured array."""
+    for el in elements:
+        if el.name == "vertex":
+            break
+        if any(p[1] is not None for p in el.props):
+            raise FormatError(
+                path,
+                f"element {el.name!r} with list properties precedes 'vertex' (not supported)",
+            )
+        offset += el.count * sum(np.dtype(_PLY_TYPES[p[2]]).itemsize for p in el.props)
+    if any(p[1] is not None for p in el.props):
+        raise FormatError(path, "the vertex element has a list property (not a 3DGS PLY)")
+    dtype = np.dtype([(p[0], order + _PLY_TYPES[p[2]]) for p in el.props])
+    need = offset + el.count * dtype.itemsize
+    if len(data) < need:
+        raise FormatError(
+            path,
+            f"truncated: {el.count} Gaussians of {dtype.itemsize} bytes need {need} bytes, "
+            f"the file has {len(data)}",
+        )
+    table = np.frombuffer(data, dtype=dtype, count=el.count, offset=offset)
+    return table, [p[0] for p in el.props]
+
+
+def _ascii_vertex_table(
+    path: Path, data: bytes, offset: int, elements: list[_Element]
+) -> tuple[np.ndarray, list[str]]:
+    """The vertex element of an ascii PLY as a ``[N, P]`` float64 array."""
+    lines = data[offset:].decode("ascii", errors="replace").splitlines()
+    skip = 0
+    for el in elements:
+        if el.name == "vertex":
+            break
+        skip += el.count
+    if any(p[1] is not None for p in el.props):
+        raise FormatError(path, "the vertex element has a list property (not a 3DGS PLY)")
+    body = lines[skip : skip + el.count]
+    if len(body) < el.count:
+        raise FormatError(
+            path, f"truncated: the header declares {el.count} Gaussians, the file has {len(body)}"
+        )
+    n_props = len(el.props)
+    tokens = " ".join(body).split()
+    if len(tokens) != el.count * n_props:
+        raise FormatError(
+            path,
+            f"ascii body has {len(tokens)} values, expected {el.count} x {n_props} "
+            "(truncated or malformed line)",
+        )
+    try:
+        values = np.array(tokens, dtype=np.float64).reshape(el.count, n_props)
+    except ValueError:
+        raise FormatError(path, "ascii body contains a value that is not a number") from None
+    return values, [p[0] for p in el.props]
+
+
+def read_gaussian_ply(path: str | os.PathLike) -> GaussianModel:
+    """Read an INRIA 3DGS PLY (SH degree 0-3, binary LE/BE or ascii) into a :class:`GaussianModel`.
+
+    The SH degree is inferred from the number of ``f_rest_*`` properties (0, 9, 24 or 45 -> degree
+    0, 1, 2 or 3). Normals and unknown properties are ignored. All tensors are float32 on the CPU.
+
+    Raises:
+        FormatError: not a PLY, truncated, no ``vertex`` element, missing required properties
+            (named in the message), an ``f_rest`` count other than 0/9/24/45, NaN/inf values, or
+            zero Gaussians.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise FormatError(path, f"cannot read file: {err.strerror or err}") from None
+    fmt, elements, offset = _parse_header(path, data)
+    vertex = [el for el in elements if el.name == "vertex"]
+    if not vertex:
+        raise FormatError(path, "PLY has no 'vertex' element")
+    names = [p[0] for p in vertex[0].props]
+    missing = [n for n in _BASE_REQUIRED if n not in names]
+    if missing:
+        hint = (
+            " (this is a PlayCanvas/SuperSplat compressed PLY, which is not supported)"
+            if "packed_position" in names
+            else ""
+        )
+        raise FormatError(
+            path,
+            f"not an INRIA 3DGS PLY: missing required properties {', '.join(missing)}{hint}",
+        )
+    rest = sorted(
+        (n for n in names if re.fullmatch(r"f_rest_\d+", n)), key=lambda n: int(n[7:])
+    )
+    if len(rest) not in _REST_COUNTS:
+        raise FormatError(
+            path,
+            f"{len(rest)} f_rest properties; expected 9, 24 or 45 (SH degree 1-3) or none (degree 0)",
+        )
+    if rest != [f"f_rest_{i}" for i in range(len(rest))]:
+        raise FormatError(path, "f_rest properties are not numbered 0..K-1 without gaps")
+    if vertex[0].count == 0:
+        raise FormatError(path, "the PLY contains zero Gaussians; a scene needs at least one")
+
+    if fmt == "ascii":
+        table, _ = _ascii_vertex_table(path, data, offset, elements)
+
+        def column(name: str) -> np.ndarray:
+            return table[:, names.index(name)]
+    else:
+        table, _ = _binary_vertex_table(path, data, offset, elements, fmt)
+
+        def column(name: str) -> np.ndarray:
+            return table[name]
+
+    def stack(cols: list[str]) -> np.ndarray:
+        out = np.stack([column(c) for c in cols], axis=1).astype(np.float32)  # [N, len(cols)]
+        bad = ~np.isfinite(out)
+        if bad.any():
+            rows, which = np.nonzero(bad)
+            raise FormatError(
+                path,
+                f"{int(bad.any(axis=1).sum())} Gaussians have NaN or infinite values "
+                f"(first: Gaussian {int(rows[0])}, property {cols[int(which[0])]})",
+            )
+        return out
+
+    degree = _REST_COUNTS[len(rest)]
+    k = (degree + 1) ** 2
+    n = vertex[0].count
+    means = stack(["x", "y", "z"])  # [N, 3]
+    dc = stack([f"f_dc_{i}" for i in range(3)])  # [N, 3]
+    sh = np.empty((n, k, 3), dtype=np.float32)  # [N, K, 3]
+    sh[:, 0] = dc
+    if rest:
+        sh[:, 1:] = stack(rest).reshape(n, 3, k - 1).transpose(0, 2, 1)
+    return GaussianModel(
+        means=torch.from_numpy(means),
+        log_scales=torch.from_numpy(stack([f"scale_{i}" for i in range(3)])),
+        quats=torch.from_numpy(stack([f"rot_{i}" for i in range(4)])),
+        opacity_logits=torch.from_numpy(stack(["opacity"])[:, 0].copy()),
+        sh=torch.from_numpy(sh),
+    )
+
+
+def gaussian_ply_property_names(sh_degree: int, normals: bool = True) -> list[str]:
+    """The INRIA property order for ``sh_degree`` (62 names for degree 3 with normals)."""
+    k = (sh_degree + 1) ** 2
+    return (
+        ["x", "y", "z"]
+        + (["nx", "ny", "nz"] if normals else [])
+        + [f"f_dc_{i}" for i in range(3)]
+        + [f"f_rest_{i}" for i in range(3 * (k - 1))]
+        + ["opacity"]
+        + [f"scale_{i}" for i in range(3)]
+        + [f"rot_{i}" for i in range(4)]
+    )
+
+
+def write_gaussian_ply(
+    path: str | os.PathLike,
+    model: GaussianModel,
+    *,
+    ascii: bool = False,
+    normals: bool = True,
+    big_endian: bool = False,
+) -> None:
+    """Write ``model`` as an INRIA 3DGS PLY (float32; binary little-endian unless told otherwise).
+
+    ``normals=True`` writes the all-zero ``nx ny nz`` columns that the reference trainer writes
+    (62 properties at degree 3); ``normals=False`` omits them (59 properties), as gsplat does.
+    ascii output uses 9 significant digits, enough to round-trip every float32 exactly.
+    The file is written atomically.
+    """
+    if len(model) == 0:
+        raise ValueError("refusing to write a PLY with zero Gaussians (it could not be read back)")
+    n, k = len(model), model.sh.shape[1]
+    to_np = lambda t: t.detach().cpu().to(torch.float32).numpy()  # noqa: E731
+    sh = to_np(model.sh)  # [N, K, 3]
+    columns = [to_np(model.means)]  # each [N, c]
+    if normals:
+        columns.append(np.zeros((n, 3), dtype=np.float32))
+    columns += [
+        sh[:, 0],
+        sh[:, 1:].transpose(0, 2, 1).reshape(n, 3 * (k - 1)),
+        to_np(model.opacity_logits)[:, None],
+        to_np(model.log_scales),
+        to_np(model.quats),
+    ]
+    values = np.ascontiguousarray(np.concatenate(columns, axis=1), dtype=np.float32)  # [N, P]
+    names = gaussian_ply_property_names(model.sh_degree, normals)
+    assert values.shape[1] == len(names)
+    fmt = "ascii" if ascii else ("binary_big_endian" if big_endian else "binary_little_endian")
+    header = (
+        f"ply\nformat {fmt} 1.0\nelement vertex {n}\n"
+        + "".join(f"property float {name}\n" for name in names)
+        + "end_header\n"
+    ).encode("ascii")
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(header)
+        if ascii:
+            np.savetxt(f, values, fmt="%.9g")
+        else:
+            f.write(values.astype(">f4" if big_endian else "<f4").tobytes())

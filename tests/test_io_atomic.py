@@ -1,0 +1,33 @@
+"""Atomic writes: a failure mid-write leaves the previous file untouched and no temporary file behind."""
+
+from __future__ import annotations
+
+import pytest
+
+from pcc.errors import FormatError
+from pcc.io.atomic import atomic_path, write_bytes_atomic, write_text_atomic
+
+
+def test_write_and_replace(tmp_path):
+    target = tmp_path / "sub" / "out.bin"
+    write_bytes_atomic(target, b"one")
+    write_bytes_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    write_text_atomic(tmp_path / "t.txt", "héllo")
+    assert (tmp_path / "t.txt").read_text(encoding="utf-8") == "héllo"
+
+
+def test_interrupted_write_keeps_old_file(tmp_path):
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("interrupted")
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
+
+
+def test_format_error_names_the_file():
+    err = FormatError("/data/x.ply", "truncated after 3 of 10 vertices")
+    assert str(err) == "/data/x.ply: truncated after 3 of 10 vertices"
+    assert isinstance(err, ValueError)

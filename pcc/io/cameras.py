@@ -147,3 +147,99 @@ def make_camera(
     R, t = look_at(eye, target, up)
     fx = width / (2.0 * math.tan(math.radians(fov_x_deg) / 2.0))
     return Camera(width, height, fx, fx, width / 2.0, height / 2.0, R, t, name=name)
+
+
+def _orbit_basis(up) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unit ``up`` and two unit vectors spanning the plane perpendicular to it."""
+    up = np.asarray(up, dtype=np.float64).reshape(3)
+    norm = np.linalg.norm(up)
+    if not np.isfinite(norm) or norm == 0:
+        raise ValueError(f"up must be a non-zero finite vector, got {up}")
+    up = up / norm
+    helper = np.array([1.0, 0.0, 0.0]) if abs(up[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    e1 = helper - up * (helper @ up)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(up, e1)
+    return up, e1, e2
+
+
+def orbit_cameras(
+    center,
+    radius: float,
+    n: int,
+    width: int,
+    height: int,
+    fov_x_deg: float = 50.0,
+    elevation_deg: float = 20.0,
+    up=(0.0, 0.0, 1.0),
+    start_azimuth_deg: float = 0.0,
+) -> list[Camera]:
+    """``n`` cameras evenly spaced in azimuth on a circle around ``center``, all looking at it.
+
+    Each camera sits at distance ``radius`` from ``center`` (``[3]``), ``elevation_deg`` above the
+    plane perpendicular to ``up``, with a horizontal field of view ``fov_x_deg`` and the principal
+    point at the image centre, so ``center`` projects to ``(width / 2, height / 2)``. Used to render
+    splats that come without cameras (targets then come from the uncompressed model). Names are
+    ``orbit_000``, ``orbit_001``, ...
+    """
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if not radius > 0:
+        raise ValueError(f"radius must be positive, got {radius}")
+    if not 0 < fov_x_deg < 180:
+        raise ValueError(f"fov_x_deg must be in (0, 180), got {fov_x_deg}")
+    center = np.asarray(center, dtype=np.float64).reshape(3)
+    up, e1, e2 = _orbit_basis(up)
+    elev = math.radians(elevation_deg)
+    cams = []
+    for i in range(n):
+        az = math.radians(start_azimuth_deg) + 2.0 * math.pi * i / n
+        direction = math.cos(elev) * (math.cos(az) * e1 + math.sin(az) * e2) + math.sin(elev) * up
+        eye = center + radius * direction
+        cams.append(
+            make_camera(eye, center, width, height, fov_x_deg, up=up, name=f"orbit_{i:03d}")
+        )
+    return cams
+
+
+def scene_bounds(points: np.ndarray, percentile: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Robust axis-aligned bounds ``(lo [3], hi [3])``: the ``percentile`` and ``100 - percentile``
+    per-axis percentiles of ``points [N, 3]``, so a few far outliers (common in trained splats) do
+    not decide the framing. Non-finite points are ignored."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.isfinite(pts).all(axis=1)]
+    if len(pts) == 0:
+        raise ValueError("scene_bounds: no finite points")
+    lo = np.percentile(pts, percentile, axis=0)
+    hi = np.percentile(pts, 100.0 - percentile, axis=0)
+    return lo, hi
+
+
+def orbit_cameras_for_points(
+    points,
+    n: int,
+    width: int,
+    height: int,
+    fov_x_deg: float = 50.0,
+    elevation_deg: float = 20.0,
+    up=(0.0, 0.0, 1.0),
+    percentile: float = 1.0,
+    margin: float = 1.15,
+) -> list[Camera]:
+    """Orbit cameras that frame the bulk of a scene given by ``points [N, 3]`` (e.g. Gaussian means).
+
+    The target is the centre of the robust bounds (:func:`scene_bounds`); the bounding sphere has
+    the half-diagonal of those bounds as radius ``r``, and the cameras sit at the distance where
+    that sphere (times ``margin``) fits inside the narrower field of view:
+    ``d = margin * r / sin(fov_min / 2)``. Points outside the percentile bounds may leave the frame.
+    Note that the INRIA renderer culls Gaussians nearer than 0.2 units, so scenes much smaller than
+    one unit should be rescaled first.
+    """
+    lo, hi = scene_bounds(points, percentile)
+    center = (lo + hi) / 2.0
+    r = max(float(np.linalg.norm(hi - lo)) / 2.0, 1e-6)
+    fx = width / (2.0 * math.tan(math.radians(fov_x_deg) / 2.0))
+    fov_y = 2.0 * math.atan(height / (2.0 * fx))
+    fov_min = min(math.radians(fov_x_deg), fov_y)
+    distance = margin * r / math.sin(fov_min / 2.0)
+    return orbit_cameras(center, distance, n, width, height, fov_x_deg, elevation_deg, up)

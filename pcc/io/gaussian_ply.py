@@ -119,6 +119,8 @@ def _parse_header(path: Path, data: bytes) -> tuple[str, list[_Element], int]:
                     elements[-1].props.append((words[2], None, words[1]))
             else:
                 raise FormatError(path, f"header line {lineno}: unexpected keyword {words[0]!r}")
+        except FormatError:
+            raise
         except (IndexError, ValueError):
             raise FormatError(path, f"header line {lineno} is malformed: {raw!r}") from None
     if fmt is None:
@@ -206,6 +208,9 @@ def read_gaussian_ply(path: str | os.PathLike) -> GaussianModel:
     if not vertex:
         raise FormatError(path, "PLY has no 'vertex' element")
     names = [p[0] for p in vertex[0].props]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise FormatError(path, f"duplicate vertex properties {', '.join(duplicates)}")
     missing = [n for n in _BASE_REQUIRED if n not in names]
     if missing:
         hint = (
@@ -217,9 +222,7 @@ def read_gaussian_ply(path: str | os.PathLike) -> GaussianModel:
             path,
             f"not an INRIA 3DGS PLY: missing required properties {', '.join(missing)}{hint}",
         )
-    rest = sorted(
-        (n for n in names if re.fullmatch(r"f_rest_\d+", n)), key=lambda n: int(n[7:])
-    )
+    rest = sorted((n for n in names if re.fullmatch(r"f_rest_\d+", n)), key=lambda n: int(n[7:]))
     if len(rest) not in _REST_COUNTS:
         raise FormatError(
             path,

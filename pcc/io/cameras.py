@@ -17,9 +17,10 @@ import torch
 class Camera:
     """A pinhole camera with an optional ground-truth image.
 
-    ``X_cam = R @ X_world + t``; pixel ``u = fx * x / z + cx``, ``v = fy * y / z + cy`` with pixel
-    centres at integer + 0.5 coordinates' convention of the INRIA rasteriser (pixel ``(i, j)`` is
-    sampled at ``(j, i)`` in pixel units, see :mod:`pcc.gaussians.render`).
+    ``X_cam = R @ X_world + t`` and ``(u, v) = (fx x / z + cx, fy y / z + cy)`` in OpenCV image
+    coordinates, where the centre of pixel ``(col, row)`` is at ``(col + 0.5, row + 0.5)``: a camera
+    with ``cx = W / 2`` looks through the middle of the image. The renderer samples pixel
+    ``(col, row)`` at ``u - 0.5 = col``, ``v - 0.5 = row`` (see :mod:`pcc.gaussians.projection`).
     """
 
     width: int

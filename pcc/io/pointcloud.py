@@ -211,6 +211,8 @@ def _parse_ply_header(path: Path, data: bytes) -> tuple[str, list[_PlyElement], 
                     )
                 else:
                     elements[-1].properties.append((words[2], _PLY_TYPES[words[1]]))
+        except FormatError:
+            raise
         except (IndexError, KeyError, ValueError) as err:
             raise FormatError(path, f"bad PLY header line {raw.strip()!r}") from err
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):

@@ -1,0 +1,175 @@
+"""``pcc pc compress`` / ``pcc pc decompress`` on small files."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from pcc.cli import main
+from pcc.io.pointcloud import PointCloud, read_point_cloud, write_point_cloud
+
+
+def _rows(a) -> set:
+    return {tuple(int(round(v)) for v in r) for r in np.asarray(a)}
+
+
+def _run_json(capsys, argv) -> dict:
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _voxel_cloud() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(20000, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return np.unique(np.round(v * 20 + 40).astype(np.int64), axis=0)
+
+
+def test_integer_cloud_round_trip_is_lossless(tmp_path, capsys):
+    coords = _voxel_cloud()
+    src = tmp_path / "cloud.ply"
+    write_point_cloud(src, PointCloud(coords.astype(np.float64)), dtype="int32")
+    out = tmp_path / "cloud.pcc"
+    info = _run_json(
+        capsys, ["pc", "compress", str(src), "--codec", "octree", "--out", str(out), "--json"]
+    )
+    assert info["input_points"] == len(coords)
+    assert info["bytes"] == out.stat().st_size
+    assert info["bpp"] == pytest.approx(8 * out.stat().st_size / len(coords))
+    assert info["encode_seconds"] >= 0
+    dec = tmp_path / "dec.ply"
+    info2 = _run_json(capsys, ["pc", "decompress", str(out), "--out", str(dec), "--json"])
+    assert info2["codec"] == "octree" and info2["points"] == len(coords)
+    assert _rows(read_point_cloud(dec).points) == _rows(coords)
+
+
+def test_float_cloud_is_voxelised_and_restored_to_original_frame(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    points = rng.uniform(-3.0, 5.0, size=(3000, 3))
+    src = tmp_path / "cloud.xyz"
+    write_point_cloud(src, PointCloud(points))
+    out = tmp_path / "c.pcc"
+    info = _run_json(
+        capsys, ["pc", "compress", str(src), "--out", str(out), "--bits", "8", "--json"]
+    )
+    assert info["transform"]["bits"] == 8
+    dec = tmp_path / "orig.ply"
+    _run_json(
+        capsys, ["pc", "decompress", str(out), "--out", str(dec), "--original-frame", "--json"]
+    )
+    restored = read_point_cloud(dec).points
+    scale = info["transform"]["scale"]
+    from scipy.spatial import cKDTree
+
+    dist, _ = cKDTree(restored).query(read_point_cloud(src).points)
+    # every input point is within half a voxel diagonal of a decoded point
+    assert dist.max() <= np.sqrt(3) / 2 / scale + 1e-4
+
+
+def test_lossy_quant_step_makes_a_smaller_file(tmp_path, capsys):
+    coords = _voxel_cloud()
+    src = tmp_path / "cloud.ply"
+    write_point_cloud(src, PointCloud(coords.astype(np.float64)), dtype="int32")
+    sizes = []
+    for step in ("1", "2", "4"):
+        out = tmp_path / f"q{step}.pcc"
+        info = _run_json(
+            capsys, ["pc", "compress", str(src), "--out", str(out), "--quant-step", step, "--json"]
+        )
+        sizes.append(info["bytes"])
+    assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_mesh_input_is_surface_sampled(tmp_path, capsys):
+    mesh = tmp_path / "tet.off"
+    mesh.write_text("OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n")
+    out = tmp_path / "tet.pcc"
+    info = _run_json(
+        capsys, ["pc", "compress", str(mesh), "--out", str(out), "--bits", "6", "--json"]
+    )
+    assert info["input_points"] > 500  # far more voxels than the 4 vertices
+    dec = tmp_path / "tet.ply"
+    _run_json(capsys, ["pc", "decompress", str(out), "--out", str(dec), "--json"])
+    assert len(read_point_cloud(dec).points) == info["input_points"]
+
+
+def test_neural_codec_missing_gives_clear_error(tmp_path, capsys, monkeypatch):
+    src = tmp_path / "cloud.ply"
+    write_point_cloud(src, PointCloud(_voxel_cloud().astype(np.float64)), dtype="int32")
+    monkeypatch.setitem(sys.modules, "pcc.codec.pipeline", None)  # import raises ImportError
+    code = main(
+        [
+            "pc",
+            "compress",
+            str(src),
+            "--codec",
+            "neural",
+            "--model",
+            "x",
+            "--out",
+            str(tmp_path / "n.pcc"),
+        ]
+    )
+    assert code == 2
+    assert "neural codec is not available" in capsys.readouterr().err
+    assert not (tmp_path / "n.pcc").exists()
+
+
+def test_corrupt_or_missing_file_exits_with_message(tmp_path, capsys):
+    bad = tmp_path / "bad.pcc"
+    bad.write_bytes(b"PCCF" + b"\x00" * 30)
+    assert main(["pc", "decompress", str(bad), "--out", str(tmp_path / "o.ply")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.pcc" in err
+    assert not (tmp_path / "o.ply").exists()
+    assert main(["pc", "compress", str(tmp_path / "none.ply"), "--out", str(tmp_path / "x")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_neural_codec_round_trip_through_the_cli(tmp_path, capsys):
+    """The CLI hands integer voxels to pcc.codec.pipeline and dispatches on the codec id."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("pcc.codec.pipeline")
+    from pcc.codec.checkpoint import save_checkpoint
+    from pcc.codec.model import BlockCodec
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(0)
+        model = BlockCodec(
+            {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8},
+            entropy_model="hyperprior",
+        ).eval()
+        model.update(force=True)
+        checkpoint = save_checkpoint(tmp_path / "tiny.pt", model)
+        coords = _voxel_cloud()[:400]
+        src = tmp_path / "cloud.ply"
+        write_point_cloud(src, PointCloud(coords.astype(np.float64)), dtype="int32")
+        out = tmp_path / "n.pcc"
+        info = _run_json(
+            capsys,
+            [
+                "pc",
+                "compress",
+                str(src),
+                "--codec",
+                "neural",
+                "--model",
+                str(checkpoint),
+                "--out",
+                str(out),
+                "--json",
+            ],
+        )
+        assert info["codec"] == "neural" and info["bytes"] == out.stat().st_size
+        dec = tmp_path / "n.ply"
+        argv = ["pc", "decompress", str(out), "--out", str(dec), "--json"]
+        info2 = _run_json(capsys, argv + ["--model", str(checkpoint)])
+        assert info2["codec"] == "neural"
+        assert len(read_point_cloud(dec).points) == info2["points"] > 0
+    finally:
+        torch.set_num_threads(threads)

@@ -8,6 +8,7 @@ See :mod:`pcc.metrics.pointcloud`.
 from __future__ import annotations
 
 import json
+import math
 
 from pcc.io.pointcloud import read_point_cloud
 from pcc.metrics.pointcloud import bits_per_point, evaluate_geometry
@@ -55,7 +56,11 @@ def run(args) -> int:
         if cloud.notes:
             result[key] = cloud.notes
     if args.json:
-        print(json.dumps(result))  # inf PSNR is written as Infinity (Python json reads it back)
+        # Strict JSON has no infinity: identical clouds (PSNR = inf) are reported as null.
+        strict = {
+            k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in result.items()
+        }
+        print(json.dumps(strict, allow_nan=False))
     else:
         print(f"A: {args.original} ({result['n_a']} points)")
         print(f"B: {args.decoded} ({result['n_b']} points)")

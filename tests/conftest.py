@@ -21,6 +21,11 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# Tests use small tensors: one intra-op thread avoids thread start-up overhead and oversubscription
+# when the machine is shared, and keeps floating-point reductions in one order.
+torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _seed_everything():
     torch.manual_seed(0)

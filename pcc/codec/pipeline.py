@@ -1,0 +1,378 @@
+"""Whole point clouds through the learned block codec: octree partition into blocks, per-block
+latents coded with the entropy model, top-k (or RD-optimal threshold) decoding.
+
+Encoder (GEOv2 ``compress_octree.py`` / DeepCompress, Quach et al. 2020, Killea et al. 2021):
+
+1. cut the integer cloud ``coords [N, 3]`` into non-empty ``S^3`` blocks in Morton order
+   (:func:`pcc.pointcloud.blocks.partition_blocks`);
+2. send the block structure as the raw occupancy bytes of the octree over block indices
+   (GEOv2 sends them uncoded too);
+3. per block send its point count ``k`` (top-k decoding) or its threshold index (RD mode, the
+   GEOv2 search of :mod:`pcc.codec.threshold`);
+4. ``y = g_a(x)`` for every block; the entropy model codes the latents of ``blocks_per_stream``
+   blocks per stream (default: all blocks in one stream, which saves the per-stream overhead).
+
+Container (:mod:`pcc.pointcloud.container`): codec ``"neural"``, a header naming the model and
+its architecture signature, then the streams ``[block octree, counts/thresholds, latents...]``.
+The decoder rebuilds the model from the header's name (or the one it is given), checks the
+signature, decodes the latents, runs g_s in batches of ``decode_batch`` blocks and keeps the top-k
+voxels. Encoder-side reconstruction (:func:`reconstruct_blocks`) uses exactly the same code, so the
+decoded cloud equals it bit for bit.
+
+Taught in ``notebooks/09_codec_pipeline.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pcc.codec.checkpoint import architecture_signature
+from pcc.codec.model import BlockCodec
+from pcc.codec.registry import load_model, resolve_model
+from pcc.codec.threshold import rd_optimal_threshold, threshold_occupancy, topk_occupancy
+from pcc.errors import BitstreamError
+from pcc.pointcloud import container
+from pcc.pointcloud.blocks import Block, partition_blocks, to_occupancy
+from pcc.pointcloud.morton import morton_decode
+from pcc.pointcloud.octree import build_octree, level_codes
+
+CODEC = "neural"
+FORMAT_VERSION = 1
+MODES = ("topk", "rd")
+
+
+@dataclass
+class EncodedCloud:
+    """What the encoder knows after coding (for tests and notebooks)."""
+
+    data: bytes
+    blocks: list[Block]
+    y_hat: torch.Tensor  # [n_blocks, C, s, s, s] as the decoder will decode it
+    side: list[int]  # per block: k (topk) or threshold index (rd)
+    estimated_bits: float
+
+
+# ----------------------------------------------------------------------------- small helpers
+
+
+def _varints(values: np.ndarray) -> bytes:
+    """LEB128 unsigned varints of non-negative ints."""
+    out = bytearray()
+    for v in np.asarray(values, dtype=np.int64).tolist():
+        if v < 0:
+            raise ValueError("varint of a negative value")
+        while True:
+            byte = v & 0x7F
+            v >>= 7
+            out.append(byte | (0x80 if v else 0))
+            if not v:
+                break
+    return bytes(out)
+
+
+def _read_varints(data: bytes, count: int) -> np.ndarray:
+    values, pos = [], 0
+    for _ in range(count):
+        v, shift = 0, 0
+        while True:
+            if pos >= len(data):
+                raise BitstreamError(None, "truncated varint list")
+            byte = data[pos]
+            pos += 1
+            v |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+            if shift > 63:
+                raise BitstreamError(None, "varint too long")
+        values.append(v)
+    if pos != len(data):
+        raise BitstreamError(None, f"{len(data) - pos} trailing bytes after {count} varints")
+    return np.asarray(values, dtype=np.int64)
+
+
+def _resolve(model: str | os.PathLike | BlockCodec) -> tuple[BlockCodec, str]:
+    """``(codec, reference)``: the reference written to the header is the bundled name, or the
+    absolute path of a checkpoint file given by path (so the decoder can find it again)."""
+    if isinstance(model, BlockCodec):
+        return model, getattr(model, "model_name", "")
+    path = resolve_model(model)
+    codec, _ = load_model(path)
+    bundled = Path(str(model)).suffix != ".pt"
+    name = str(model) if bundled else str(path.resolve())
+    codec.model_name = name
+    return codec, name
+
+
+def _block_bits(block_size: int) -> int:
+    bits = int(block_size).bit_length() - 1
+    if 1 << bits != block_size:
+        raise ValueError(f"block size {block_size} is not a power of two")
+    return bits
+
+
+def _block_tensor(blocks: list[Block], size: int) -> torch.Tensor:  # -> [B, 1, S, S, S]
+    grids = np.stack([to_occupancy(b, size, dtype=np.float32) for b in blocks])
+    return torch.from_numpy(grids)[:, None]
+
+
+# ----------------------------------------------------------------------------- reconstruction
+
+
+@torch.no_grad()
+def reconstruct_blocks(
+    model: BlockCodec,
+    y_hat: torch.Tensor,  # [n, C, s, s, s]
+    side: list[int],
+    mode: str = "topk",
+    decode_batch: int = 16,
+) -> list[np.ndarray]:
+    """Local voxel coordinates ``[k_i, 3]`` of every block from decoded latents: g_s in batches of
+    ``decode_batch`` blocks, then top-k (``side`` = counts) or thresholding (``side`` = indices).
+    Encoder and decoder both call this, so their reconstructions are identical."""
+    out = []
+    for start in range(0, y_hat.shape[0], decode_batch):
+        logits = model.synthesise(y_hat[start : start + decode_batch])  # [b, 1, S, S, S]
+        for j in range(logits.shape[0]):
+            value = int(side[start + j])
+            if mode == "topk":
+                mask = topk_occupancy(logits[j, 0], value)
+            else:
+                mask = threshold_occupancy(logits[j, 0], value)
+            out.append(np.argwhere(mask.numpy()).astype(np.int32))
+    return out
+
+
+def _assemble(blocks_origins: np.ndarray, local: list[np.ndarray]) -> np.ndarray:  # -> [M, 3]
+    parts = [pts.astype(np.int64) + o for o, pts in zip(blocks_origins, local) if len(pts)]
+    if not parts:
+        return np.zeros((0, 3), dtype=np.int32)
+    coords = np.concatenate(parts)
+    order = np.lexsort((coords[:, 2], coords[:, 1], coords[:, 0]))
+    return coords[order].astype(np.int32)
+
+
+# ----------------------------------------------------------------------------- encoder
+
+
+@torch.no_grad()
+def encode_point_cloud(
+    coords: np.ndarray,  # [N, 3] non-negative ints
+    model: str | os.PathLike | BlockCodec,
+    *,
+    mode: str = "topk",
+    bits: int | None = None,
+    blocks_per_stream: int = 0,
+    encode_batch: int = 16,
+    decode_batch: int = 16,
+    header_extra: dict | None = None,
+) -> EncodedCloud:
+    """Encode a cloud and also return what the encoder knows (blocks, y_hat, per-block side
+    info, the entropy model's bit estimate). See :func:`compress_point_cloud`."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    codec, name = _resolve(model)
+    codec.eval()
+    coords = np.asarray(coords)
+    if coords.ndim != 2 or coords.shape[1] != 3 or len(coords) == 0:
+        raise ValueError(f"coords must be a non-empty [N, 3] array, got {coords.shape}")
+    if not np.issubdtype(coords.dtype, np.integer) or coords.min() < 0:
+        raise ValueError("coords must be non-negative integers")
+    size = codec.block_size
+    block_bits = _block_bits(size)
+    needed = max(int(coords.max()).bit_length(), block_bits)
+    bits = needed if bits is None else int(bits)
+    if bits < needed:
+        raise ValueError(f"coordinates need {needed} bits, got bits={bits}")
+    blocks = partition_blocks(coords, block_bits)
+    n = len(blocks)
+    index_bits = bits - block_bits
+    block_index = np.stack([b.origin >> block_bits for b in blocks])  # [n, 3]
+    if index_bits > 0:
+        octree = np.concatenate(build_octree(block_index, index_bits)).astype(np.uint8).tobytes()
+    else:
+        octree = b""
+
+    y = torch.cat(
+        [
+            codec.analyse(_block_tensor(blocks[s : s + encode_batch], size))
+            for s in range(0, n, encode_batch)
+        ]
+    )  # [n, C, s, s, s]
+    per_stream = n if blocks_per_stream <= 0 else int(blocks_per_stream)
+    latent_streams, estimate = [], 0.0
+    for s in range(0, n, per_stream):
+        chunk = y[s : s + per_stream]
+        latent_streams.append(codec.entropy.compress(chunk))
+        estimate += float(codec.entropy.estimate_bits(chunk))
+    y_hat = _decode_latents(codec, latent_streams, n, per_stream)
+
+    if mode == "topk":
+        side = [len(b) for b in blocks]
+        side_bytes = _varints(np.asarray(side))
+    else:
+        side = []
+        for start in range(0, n, decode_batch):
+            logits = codec.synthesise(y_hat[start : start + decode_batch])
+            for j in range(logits.shape[0]):
+                side.append(rd_optimal_threshold(logits[j, 0], blocks[start + j].coords))
+        side_bytes = bytes(side)
+
+    header = dict(header_extra or {})
+    header |= {
+        "version": FORMAT_VERSION,
+        "model": name,
+        "signature": architecture_signature(codec.architecture),
+        "bits": bits,
+        "block_size": size,
+        "n_blocks": n,
+        "mode": mode,
+        "blocks_per_stream": per_stream,
+        "n_points": int(len(np.unique(coords, axis=0))),
+    }
+    streams = [octree, side_bytes, *latent_streams]
+    data = container.pack(CODEC, header, streams)
+    return EncodedCloud(data, blocks, y_hat, side, estimate)
+
+
+def compress_point_cloud(
+    coords: np.ndarray,  # [N, 3] non-negative ints
+    model: str | os.PathLike | BlockCodec,
+    **options: Any,
+) -> bytes:
+    """Compress an integer cloud with a block codec (a bundled name, a checkpoint path or a
+    ``BlockCodec``); options: ``mode`` ("topk" | "rd"), ``bits``, ``blocks_per_stream``,
+    ``encode_batch``, ``decode_batch``, ``header_extra`` (JSON-able fields stored in the header,
+    e.g. the voxelisation transform; the codec's own keys win). Returns the container bytes."""
+    return encode_point_cloud(coords, model, **options).data
+
+
+# ----------------------------------------------------------------------------- decoder
+
+
+def _decode_latents(
+    codec: BlockCodec, streams: list[bytes], n: int, per_stream: int
+) -> torch.Tensor:
+    parts = []
+    for i, stream in enumerate(streams):
+        count = min(per_stream, n - i * per_stream)
+        parts.append(codec.entropy.decompress(stream, (count, *codec.latent_shape)))
+    return torch.cat(parts)  # [n, C, s, s, s]
+
+
+def read_header(data: bytes) -> tuple[dict, list[bytes]]:
+    """Unpack a neural-codec container: ``(header, streams)``; BitstreamError if it is not one."""
+    codec_name, header, streams = container.unpack(data)
+    if codec_name != CODEC:
+        raise BitstreamError(None, f"container holds codec {codec_name!r}, not {CODEC!r}")
+    required = ("version", "model", "signature", "bits", "block_size", "n_blocks", "mode")
+    missing = [k for k in required if k not in header]
+    if missing:
+        raise BitstreamError(None, f"neural-codec header lacks {missing}")
+    if header["version"] != FORMAT_VERSION:
+        raise BitstreamError(None, f"unsupported neural-codec version {header['version']!r}")
+    if header["mode"] not in MODES:
+        raise BitstreamError(None, f"unknown decoding mode {header['mode']!r}")
+    return header, streams
+
+
+@torch.no_grad()
+def decompress_point_cloud(
+    data: bytes,
+    model: str | os.PathLike | BlockCodec | None = None,
+    *,
+    decode_batch: int = 16,
+) -> np.ndarray:
+    """Decode a neural-codec container to integer coordinates ``[M, 3]`` int32 sorted by
+    (x, y, z). The model named in the header is used unless ``model`` is given; its architecture
+    must match the header's signature."""
+    header, streams = read_header(data)
+    codec, _ = _resolve(model if model is not None else header["model"])
+    codec.eval()
+    if architecture_signature(codec.architecture) != header["signature"]:
+        raise BitstreamError(None, "the stream was made with a different model architecture")
+    size, n, bits = int(header["block_size"]), int(header["n_blocks"]), int(header["bits"])
+    if size != codec.block_size:
+        raise BitstreamError(
+            None, f"block size {size} does not match the model's {codec.block_size}"
+        )
+    block_bits = _block_bits(size)
+    per_stream = int(header.get("blocks_per_stream", n)) or n
+    expected_streams = 2 + (n + per_stream - 1) // per_stream
+    if len(streams) != expected_streams:
+        raise BitstreamError(None, f"expected {expected_streams} streams, found {len(streams)}")
+    if n == 0:
+        return np.zeros((0, 3), dtype=np.int32)
+    index_bits = bits - block_bits
+    if index_bits > 0:
+        levels = _split_levels(streams[0], index_bits)
+        try:
+            codes = level_codes(levels, index_bits)[-1]
+        except ValueError as err:
+            raise BitstreamError(None, f"corrupt block octree: {err}") from None
+        block_index = morton_decode(codes).astype(np.int64)
+    else:
+        block_index = np.zeros((1, 3), dtype=np.int64)
+    if len(block_index) != n:
+        raise BitstreamError(None, f"block octree gives {len(block_index)} blocks, header says {n}")
+    if header["mode"] == "topk":
+        side = _read_varints(streams[1], n)
+        if np.any(side > size**3):
+            raise BitstreamError(None, "a block point count exceeds the block volume")
+    else:
+        if len(streams[1]) != n:
+            raise BitstreamError(None, f"expected {n} threshold bytes, got {len(streams[1])}")
+        side = np.frombuffer(streams[1], dtype=np.uint8)
+    y_hat = _decode_latents(codec, streams[2:], n, per_stream)
+    local = reconstruct_blocks(codec, y_hat, side.tolist(), header["mode"], decode_batch)
+    return _assemble(block_index << block_bits, local)
+
+
+def _split_levels(data: bytes, levels: int) -> list[np.ndarray]:
+    """Cut the concatenated octree bytes into levels (the node count of each level is the
+    number of set bits of the previous level)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    out, pos, nodes = [], 0, 1
+    for _ in range(levels):
+        if pos + nodes > len(raw):
+            raise BitstreamError(None, "truncated block octree")
+        level = raw[pos : pos + nodes]
+        out.append(level)
+        pos += nodes
+        nodes = int(np.unpackbits(level).sum())
+    if pos != len(raw):
+        raise BitstreamError(None, f"{len(raw) - pos} trailing bytes after the block octree")
+    return out
+
+
+def encoder_reconstruction(
+    encoded: EncodedCloud, model: BlockCodec, decode_batch: int = 16
+) -> np.ndarray:
+    """The cloud the encoder expects the decoder to produce (``[M, 3]`` int32, sorted)."""
+    header, _ = read_header(encoded.data)
+    local = reconstruct_blocks(model, encoded.y_hat, encoded.side, header["mode"], decode_batch)
+    origins = np.stack([b.origin for b in encoded.blocks])
+    return _assemble(origins, local)
+
+
+def bits_per_point(data: bytes, n_points: int) -> float:
+    """Real rate: 8 * len(data) / number of input points."""
+    return 8.0 * len(data) / max(int(n_points), 1)
+
+
+__all__ = [
+    "EncodedCloud",
+    "bits_per_point",
+    "compress_point_cloud",
+    "decompress_point_cloud",
+    "encode_point_cloud",
+    "encoder_reconstruction",
+    "read_header",
+    "reconstruct_blocks",
+]

@@ -9,7 +9,7 @@
 3. Coding: compress / decompress time and real bits of the six entropy models (random weights,
    32 channels) on a batch of 4^3 latents, one stream for the whole batch.
 
-Run with ``python -m pcc.bench entropy [--quick]``. Taught in ``notebooks/06_entropy_models.ipynb``.
+Run with ``python -m pcc.bench entropy [--quick]``. Taught in ``notebooks/08_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

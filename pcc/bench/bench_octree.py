@@ -11,7 +11,7 @@ the estimate ``-sum log2 p``; then for the lossy octree baseline (G-PCC's
 geometry only, ``quantization_bits`` q, compression level 7) the rate and the symmetric D1 PSNR
 (peak 1023, :func:`pcc.metrics.pointcloud.d1_psnr`). Times come from one run on a shared machine:
 compare rows, not absolute numbers across runs.
-Run: ``python -m pcc.bench octree [--quick]``. Taught in ``notebooks/08_octree_coding.ipynb``.
+Run: ``python -m pcc.bench octree [--quick]``. Taught in ``notebooks/05_octree_coding.ipynb``.
 """
 
 from __future__ import annotations

@@ -6,5 +6,5 @@ A voxel block x [1, 1, S, S, S] is mapped by a 3D-CNN analysis transform to a la
 y_hat, estimates its rate and writes it as a real bitstream (``pcc.codec.coding``, constriction);
 the synthesis transform gives occupancy probabilities x_hat = g_s(y_hat), decoded by top-k or an
 RD-optimal threshold. See ``research/pc_codec.md`` and the notebooks ``notebooks/05_*`` (transforms)
-and ``notebooks/06_entropy_models.ipynb`` (entropy models and coding).
+and ``notebooks/08_entropy_models.ipynb`` (entropy models and coding).
 """

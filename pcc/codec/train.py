@@ -22,7 +22,7 @@ the entropy model's auxiliary (quantile) loss is added and its parameters have t
 (GEOv2: main lr 1e-4, aux lr 1e-3). Batches are a deterministic function of (seed, step, rank), so
 a resumed run sees the same data as an uninterrupted one.
 
-Taught in ``notebooks/08_codec_training.ipynb``.
+Taught in ``notebooks/07_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

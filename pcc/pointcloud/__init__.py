@@ -3,7 +3,7 @@
 The codec side of pcc builds on these integer clouds (``coords [N, 3] int32`` in ``[0, 2^bits)``).
 Modules: :mod:`.sampling`, :mod:`.voxelize`, :mod:`.morton`, :mod:`.blocks`, :mod:`.canonical`,
 :mod:`.shapes`, :mod:`.dataset` (torch; import it explicitly). Taught in
-``notebooks/05_point_cloud_formats.ipynb`` and ``notebooks/06_octree_coding.ipynb``.
+``notebooks/04_point_clouds_and_voxels.ipynb`` and ``notebooks/05_octree_coding.ipynb``.
 """
 
 from pcc.pointcloud.blocks import Block, departition, partition_blocks, select_largest, to_occupancy

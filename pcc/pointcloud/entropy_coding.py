@@ -17,7 +17,7 @@ error raised on a corrupt stream are the same everywhere.
   cloud whose coordinates are all even, so children 1..7 of every last-level node are empty)
   is therefore shorter than ``-sum log2 p``. On natural clouds the two agree within 1 %.
 
-Taught in ``notebooks/08_octree_coding.ipynb``.
+Taught in ``notebooks/05_octree_coding.ipynb``.
 """
 
 from __future__ import annotations

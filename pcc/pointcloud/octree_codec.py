@@ -60,7 +60,7 @@ coding (G-PCC's ``positionQuantizationScale = 1 / s``, duplicates merged) and th
 ``round(q s) + origin``; this gives the classic octree rate-distortion curve.
 
 The bitstream is a :mod:`pcc.pointcloud.container` with codec id ``"octree"``.
-Taught in ``notebooks/08_octree_coding.ipynb``.
+Taught in ``notebooks/05_octree_coding.ipynb``.
 """
 
 from __future__ import annotations

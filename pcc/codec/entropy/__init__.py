@@ -12,7 +12,7 @@ hybrid     channel slices + masked spatial context inside each slice    He et al
 ========== ============================================================ ===========================
 
 All share the contract of ``pcc.codec.entropy.base.EntropyModel``. Taught in
-``notebooks/06_entropy_models.ipynb``.
+``notebooks/08_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

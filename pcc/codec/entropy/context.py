@@ -17,7 +17,7 @@ Coding is serial on both sides: the encoder runs the *same* per-position functio
 parameter is bit-identical without relying on a batched convolution equalling a serial one.
 Training uses the masked convolution (parallel); the two agree to float rounding (tested).
 
-Taught in ``notebooks/06_entropy_models.ipynb``.
+Taught in ``notebooks/08_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

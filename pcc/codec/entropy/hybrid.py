@@ -15,7 +15,7 @@ is to integers (y_hat = round(y), straight-through in training), as for the cont
 is serial (slices x positions steps, each vectorised over the slice's channels and the batch),
 with the same per-position function on both sides.
 
-Taught in ``notebooks/06_entropy_models.ipynb``.
+Taught in ``notebooks/08_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

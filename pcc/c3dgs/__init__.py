@@ -1,0 +1,33 @@
+"""c3dgs compression on CPU (Niedermayr et al., "Compressed 3D Gaussian Splatting for Accelerated
+Novel View Synthesis", CVPR 2024): sensitivity, pruning, sensitivity-aware vector quantisation,
+quantisation-aware fine-tuning and storage (the c3dgs npz and our entropy-coded ``.pcc3dgs``).
+
+Modules, one job each: :mod:`~pcc.c3dgs.sensitivity`, :mod:`~pcc.c3dgs.prune`,
+:mod:`~pcc.c3dgs.vq`, :mod:`~pcc.c3dgs.features`, :mod:`~pcc.c3dgs.quantize`,
+:mod:`~pcc.c3dgs.compressed_model`, :mod:`~pcc.c3dgs.finetune`, :mod:`~pcc.c3dgs.storage_npz`,
+:mod:`~pcc.c3dgs.storage_pcc`, :mod:`~pcc.c3dgs.presets`, :mod:`~pcc.c3dgs.pipeline`.
+Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+"""
+
+from pcc.c3dgs.compressed_model import IndexedGaussians, QuantizedGaussians, finalize
+from pcc.c3dgs.pipeline import compress, evaluate, load_compressed, run, save_compressed
+from pcc.c3dgs.presets import C3dgsConfig, VQConfig, get_preset
+from pcc.c3dgs.sensitivity import Sensitivity, compute_sensitivity
+from pcc.c3dgs.vq import VectorQuantizer
+
+__all__ = [
+    "C3dgsConfig",
+    "IndexedGaussians",
+    "QuantizedGaussians",
+    "Sensitivity",
+    "VQConfig",
+    "VectorQuantizer",
+    "compress",
+    "compute_sensitivity",
+    "evaluate",
+    "finalize",
+    "get_preset",
+    "load_compressed",
+    "run",
+    "save_compressed",
+]

@@ -31,3 +31,13 @@ def test_format_error_names_the_file():
     err = FormatError("/data/x.ply", "truncated after 3 of 10 vertices")
     assert str(err) == "/data/x.ply: truncated after 3 of 10 vertices"
     assert isinstance(err, ValueError)
+
+
+def test_written_file_has_default_permissions(tmp_path):
+    import os
+
+    target = tmp_path / "perm.bin"
+    write_bytes_atomic(target, b"x")
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"x")
+    assert os.stat(target).st_mode & 0o777 == os.stat(plain).st_mode & 0o777

@@ -37,28 +37,11 @@ import torch
 from pcc.errors import FormatError
 from pcc.gaussians.model import GaussianModel
 from pcc.io.atomic import atomic_path
+from pcc.io.ply_types import PLY_TYPES
 
 __all__ = ["read_gaussian_ply", "write_gaussian_ply", "gaussian_ply_property_names"]
 
-# PLY scalar type names (both spellings of the spec) -> numpy type codes without byte order.
-_PLY_TYPES = {
-    "char": "i1",
-    "int8": "i1",
-    "uchar": "u1",
-    "uint8": "u1",
-    "short": "i2",
-    "int16": "i2",
-    "ushort": "u2",
-    "uint16": "u2",
-    "int": "i4",
-    "int32": "i4",
-    "uint": "u4",
-    "uint32": "u4",
-    "float": "f4",
-    "float32": "f4",
-    "double": "f8",
-    "float64": "f8",
-}
+_PLY_TYPES = PLY_TYPES
 _FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "ascii"}
 _MAX_HEADER_BYTES = 1 << 20  # a header longer than 1 MiB is not a PLY we want to read
 _REST_COUNTS = {0: 0, 9: 1, 24: 2, 45: 3}  # number of f_rest properties -> SH degree

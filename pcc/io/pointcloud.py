@@ -21,6 +21,7 @@ import numpy as np
 
 from pcc.errors import FormatError
 from pcc.io.atomic import atomic_path
+from pcc.io.ply_types import PLY_TYPES
 
 __all__ = [
     "PointCloud",
@@ -151,24 +152,7 @@ def _check_cloud(path: Path, pc: PointCloud, drop_nan: bool) -> PointCloud:
 
 
 # ------------------------------------------------------------------------------------------ PLY
-_PLY_TYPES = {
-    "char": "i1",
-    "int8": "i1",
-    "uchar": "u1",
-    "uint8": "u1",
-    "short": "i2",
-    "int16": "i2",
-    "ushort": "u2",
-    "uint16": "u2",
-    "int": "i4",
-    "int32": "i4",
-    "uint": "u4",
-    "uint32": "u4",
-    "float": "f4",
-    "float32": "f4",
-    "double": "f8",
-    "float64": "f8",
-}
+_PLY_TYPES = PLY_TYPES
 
 
 @dataclass

@@ -8,7 +8,8 @@ entropy-coded format) and ``OUT_DIR/metrics.json``.
 
 Example::
 
-    pcc gs compress input_models/scene --out output/c3dgs --preset default --format pcc --json
+    pcc gs compress input_models/still_life/model --data input_models/still_life/dataset \\
+        --out output/c3dgs --preset default --format pcc --json
 
 Taught in ``notebooks/03_c3dgs_compression.ipynb``.
 """

@@ -5,7 +5,7 @@ Targets: the test split of ``--data`` (a NeRF-synthetic or COLMAP dataset), or r
 
 Example::
 
-    pcc gs eval output/c3dgs/point_cloud.npz --reference input_models/scene --json
+    pcc gs eval output/c3dgs/point_cloud.npz --reference input_models/still_life/model --json
 
 Taught in ``notebooks/03_c3dgs_compression.ipynb``.
 """

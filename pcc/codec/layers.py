@@ -97,34 +97,18 @@ class GDN(nn.Module):
         return x * norm if self.inverse else x / norm
 
 
-class SimplifiedGDN(nn.Module):
+class SimplifiedGDN(GDN):
     """Simplified GDN of CENIC (Johnston et al. 2019): ``y_i = x_i / (beta_i + sum_j gamma_ij |x_j|)``.
 
     No square and no square root; the inverse multiplies by the same denominator. This is what
-    DeepCompress calls "CENIC-GDN" (``tfc.GDN(alpha_parameter=1, epsilon_parameter=1)``).
+    DeepCompress calls "CENIC-GDN" (``tfc.GDN(alpha_parameter=1, epsilon_parameter=1)``). Same
+    parameters as :class:`GDN`; only the normaliser differs.
     """
 
-    def __init__(
-        self,
-        channels: int,
-        inverse: bool = False,
-        beta_min: float = 1e-6,
-        gamma_init: float = 0.1,
-    ):
-        super().__init__()
-        self.channels = int(channels)
-        self.inverse = bool(inverse)
-        self.beta_param = NonNegativeParametrizer(minimum=beta_min)
-        self.gamma_param = NonNegativeParametrizer()
-        self.beta = nn.Parameter(self.beta_param.init(torch.ones(channels)))
-        self.gamma = nn.Parameter(self.gamma_param.init(gamma_init * torch.eye(channels)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [B, C, D, H, W] -> same
-        _check_5d(x, self.channels)
+    def _norm(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.beta_param(self.beta)
         gamma = self.gamma_param(self.gamma).view(self.channels, self.channels, 1, 1, 1)
-        norm = F.conv3d(torch.abs(x), gamma, beta)
-        return x * norm if self.inverse else x / norm
+        return F.conv3d(torch.abs(x), gamma, beta)
 
 
 def _check_5d(x: torch.Tensor, channels: int) -> None:

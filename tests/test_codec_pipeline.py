@@ -196,3 +196,37 @@ def test_bundled_hyperprior_reconstructs_a_held_out_shape():
     assert len(decoded) == len(cloud)
     assert bits_per_point(data, len(cloud)) < 0.5
     assert d1_psnr(cloud, decoded, 127) > 46.5
+
+
+def test_position_quantisation_round_trip(model):
+    """quant_step > 1 codes a coarser cloud and scales it back onto the input grid; the decoder
+    still reproduces the encoder's reconstruction exactly."""
+    cloud = shape_at(5, 0, bits=7).astype(np.int64) + 3  # [N, 3] in [3, 131)
+    encoded = encode_point_cloud(cloud, model, quant_step=2.0)
+    decoded = decompress_point_cloud(encoded.data, model)
+    assert np.array_equal(decoded, encoder_reconstruction(encoded, model))
+    header, _ = read_header(encoded.data)
+    origin = cloud.min(axis=0)
+    assert header["quant_step"] == 2.0 and header["origin"] == [int(v) for v in origin]
+    assert header["input_points"] == len(np.unique(cloud, axis=0))
+    coarse = np.unique(np.floor((cloud - origin) / 2.0 + 0.5).astype(np.int64), axis=0)
+    assert header["n_points"] == len(coarse) < len(cloud)
+    # top-k keeps every coarse voxel count, so the decoded cloud has exactly as many points,
+    # all on the even lattice around the origin (round(2 q) = 2 q)
+    assert len(decoded) == len(coarse)
+    assert np.all((decoded - origin) % 2 == 0)
+    assert decoded.min() >= origin.min() - 1
+    # a quantised stream is still smaller than the full-resolution one
+    assert len(encoded.data) < len(compress_point_cloud(cloud, model))
+
+
+def test_position_quantisation_rejects_bad_steps_and_headers(model, cloud):
+    for step in (0.5, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="quant_step"):
+            compress_point_cloud(cloud, model, quant_step=step)
+    encoded = encode_point_cloud(cloud, model, quant_step=2.0)
+    _, header, streams = container.unpack(encoded.data)
+    del header["origin"]
+    broken = container.pack("neural", header, streams)
+    with pytest.raises(BitstreamError, match="origin"):
+        decompress_point_cloud(broken, model)

@@ -158,3 +158,47 @@ def test_mixed_precision_option_trains(tmp_path):
     config = _config(tmp_path, steps=2, val_every=2, checkpoint_every=2, amp=True)
     metrics = train(config, tmp_path / "amp")
     assert np.isfinite(metrics["val_loss"]) and np.isfinite(metrics["train_loss"])
+
+
+def test_learning_rate_schedule_is_a_function_of_the_step():
+    from pcc.codec.train import lr_at
+
+    t = {"lr": 1e-3, "lr_final": 1e-4, "lr_decay_steps": 100, "steps": 300}
+    assert lr_at(t, 0) == lr_at(t, 199) == lr_at(t, 200) == 1e-3  # constant until the decay
+    assert lr_at(t, 250) == pytest.approx(0.5 * (1e-3 + 1e-4))  # cosine midpoint
+    assert lr_at(t, 300) == pytest.approx(1e-4) and lr_at(t, 400) == pytest.approx(1e-4)
+    values = [lr_at(t, s) for s in range(200, 301)]
+    assert all(a >= b for a, b in zip(values, values[1:]))  # monotone decay
+    assert lr_at({"lr": 1e-3, "lr_final": None, "lr_decay_steps": 100, "steps": 300}, 299) == 1e-3
+
+
+def test_resume_follows_the_learning_rate_schedule(tmp_path, monkeypatch):
+    """A run with a decaying lr that crashes after its step-2 checkpoint and is resumed ends with
+    the same weights as an uninterrupted run (the lr is recomputed from the step)."""
+    import pcc.codec.train as train_module
+
+    config = _config(tmp_path, steps=4, val_every=2, checkpoint_every=2, lr_final=1e-4)
+    config["training"]["lr_decay_steps"] = 3
+    _, straight = train(config, tmp_path / "a", return_model=True)
+
+    real_lmbda = train_module._lmbda_at  # called once per training step, with the step index
+
+    def crash_on_third_step(t, step):
+        if step == 2:
+            raise KeyboardInterrupt
+        return real_lmbda(t, step)
+
+    monkeypatch.setattr(train_module, "_lmbda_at", crash_on_third_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "b")
+    monkeypatch.setattr(train_module, "_lmbda_at", real_lmbda)
+    assert read_checkpoint(tmp_path / "b" / "last.pt")["training"]["step"] == 2
+    _, resumed = train(config, tmp_path / "b", resume=True, return_model=True)
+    for (name, p), q in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(p, q), name
+    constant = json.loads(json.dumps(config))
+    constant["training"]["lr_final"] = None  # the schedule is applied: weights differ without it
+    _, flat = train(constant, tmp_path / "c", return_model=True)
+    assert not torch.equal(
+        flat.g_s.state_dict()["to_logits.weight"], straight.g_s.state_dict()["to_logits.weight"]
+    )

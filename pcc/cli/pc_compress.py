@@ -37,7 +37,8 @@ def register(subparsers) -> None:
         "--quant-step",
         type=float,
         default=1.0,
-        help="octree: position quantisation step in voxels (1 = lossless)",
+        help="position quantisation step in voxels (octree: 1 = lossless; neural: >= 1, "
+        "coarser grids for lower rates)",
     )
     p.add_argument("--model", default=None, help="neural: model name or checkpoint path")
     p.add_argument("--bin-fields", type=int, default=None, help="float32 values per .bin record")
@@ -111,16 +112,13 @@ def run(args) -> int:
     coords, transform, file_points = load_voxels(args.input, args.bits, args.bin_fields)
     info: dict = {"input": str(args.input), "output": str(args.out), "codec": args.codec}
     codec_start = time.perf_counter()
+    if not (np.isfinite(args.quant_step) and args.quant_step > 0):
+        raise FormatError(args.input, f"--quant-step must be positive, got {args.quant_step}")
+    extra = {"transform": transform, "source": Path(args.input).name}
     if args.codec == "octree":
         from pcc.pointcloud.octree_codec import encode_octree
 
-        if not (np.isfinite(args.quant_step) and args.quant_step > 0):
-            raise FormatError(args.input, f"--quant-step must be positive, got {args.quant_step}")
-        encoded = encode_octree(
-            coords,
-            quant_step=args.quant_step,
-            header_extra={"transform": transform, "source": Path(args.input).name},
-        )
+        encoded = encode_octree(coords, quant_step=args.quant_step, header_extra=extra)
         data = encoded.data
         info.update(
             quant_step=args.quant_step,
@@ -138,7 +136,14 @@ def run(args) -> int:
             ) from None
         if args.model is None:
             raise FormatError(args.input, "--codec neural needs --model NAME_OR_CHECKPOINT")
-        data = compress_point_cloud(coords, args.model)
+        if args.quant_step < 1:
+            raise FormatError(
+                args.input, f"neural --quant-step must be >= 1, got {args.quant_step}"
+            )
+        data = compress_point_cloud(
+            coords, args.model, quant_step=args.quant_step, header_extra=extra
+        )
+        info.update(model=args.model, quant_step=args.quant_step)
     encode_seconds = time.perf_counter() - codec_start
     write_bytes_atomic(args.out, data)
     seconds = time.perf_counter() - start

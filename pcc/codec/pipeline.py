@@ -12,6 +12,13 @@ Encoder (GEOv2 ``compress_octree.py`` / DeepCompress, Quach et al. 2020, Killea 
 4. ``y = g_a(x)`` for every block; the entropy model codes the latents of ``blocks_per_stream``
    blocks per stream (default: all blocks in one stream, which saves the per-stream overhead).
 
+Low rates: ``quant_step = s > 1`` first quantises the positions to ``round((c - origin) / s)``
+(G-PCC's position quantisation, the same functions as the lossy octree baseline of
+:mod:`pcc.pointcloud.octree_codec`), codes that coarser cloud and scales the decoded voxels back
+(``round(q s) + origin``). Learned codecs reach their lowest rates this way (PCGCv2 and SparsePCGC
+downscale dense clouds too); the header then records ``quant_step``, ``origin`` and the number of
+input points.
+
 Container (:mod:`pcc.pointcloud.container`): codec ``"neural"``, a header naming the model and
 its architecture signature, then the streams ``[block octree, counts/thresholds, latents...]``.
 The decoder rebuilds the model from the header's name (or the one it is given), checks the
@@ -41,6 +48,7 @@ from pcc.pointcloud import container
 from pcc.pointcloud.blocks import Block, partition_blocks, to_occupancy
 from pcc.pointcloud.morton import morton_decode
 from pcc.pointcloud.octree import build_octree, level_codes
+from pcc.pointcloud.octree_codec import dequantize, quantize
 
 CODEC = "neural"
 FORMAT_VERSION = 1
@@ -171,12 +179,16 @@ def encode_point_cloud(
     blocks_per_stream: int = 0,
     encode_batch: int = 16,
     decode_batch: int = 16,
+    quant_step: float = 1.0,
     header_extra: dict | None = None,
 ) -> EncodedCloud:
     """Encode a cloud and also return what the encoder knows (blocks, y_hat, per-block side
     info, the entropy model's bit estimate). See :func:`compress_point_cloud`."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    quant_step = float(quant_step)
+    if not (np.isfinite(quant_step) and quant_step >= 1.0):
+        raise ValueError(f"quant_step must be a finite number >= 1, got {quant_step}")
     codec, name = _resolve(model)
     codec.eval()
     coords = np.asarray(coords)
@@ -184,6 +196,16 @@ def encode_point_cloud(
         raise ValueError(f"coords must be a non-empty [N, 3] array, got {coords.shape}")
     if not np.issubdtype(coords.dtype, np.integer) or coords.min() < 0:
         raise ValueError("coords must be non-negative integers")
+    n_input = int(len(np.unique(coords, axis=0)))
+    position = {}
+    if quant_step != 1.0:  # position quantisation: code the coarser cloud
+        origin = coords.min(axis=0).astype(np.int64)
+        coords = np.unique(quantize(coords.astype(np.int64), origin, quant_step), axis=0)
+        position = {
+            "quant_step": quant_step,
+            "origin": [int(v) for v in origin],
+            "input_points": n_input,
+        }
     size = codec.block_size
     block_bits = _block_bits(size)
     needed = max(int(coords.max()).bit_length(), block_bits)
@@ -236,6 +258,7 @@ def encode_point_cloud(
         "blocks_per_stream": per_stream,
         "n_points": int(len(np.unique(coords, axis=0))),
     }
+    header |= position
     streams = [octree, side_bytes, *latent_streams]
     data = container.pack(CODEC, header, streams)
     return EncodedCloud(data, blocks, y_hat, side, estimate)
@@ -248,7 +271,8 @@ def compress_point_cloud(
 ) -> bytes:
     """Compress an integer cloud with a block codec (a bundled name, a checkpoint path or a
     ``BlockCodec``); options: ``mode`` ("topk" | "rd"), ``bits``, ``blocks_per_stream``,
-    ``encode_batch``, ``decode_batch``, ``header_extra`` (JSON-able fields stored in the header,
+    ``encode_batch``, ``decode_batch``, ``quant_step`` (position quantisation step >= 1 for low
+    rates, see the module docstring), ``header_extra`` (JSON-able fields stored in the header,
     e.g. the voxelisation transform; the codec's own keys win). Returns the container bytes."""
     return encode_point_cloud(coords, model, **options).data
 
@@ -331,7 +355,23 @@ def decompress_point_cloud(
         side = np.frombuffer(streams[1], dtype=np.uint8)
     y_hat = _decode_latents(codec, streams[2:], n, per_stream)
     local = reconstruct_blocks(codec, y_hat, side.tolist(), header["mode"], decode_batch)
-    return _assemble(block_index << block_bits, local)
+    return _to_input_grid(_assemble(block_index << block_bits, local), header)
+
+
+def _to_input_grid(coords: np.ndarray, header: dict) -> np.ndarray:  # [M, 3] -> [M', 3] int32
+    """Undo the position quantisation recorded in ``header`` (identity when there is none):
+    scale back, deduplicate, sort by (x, y, z)."""
+    step = float(header.get("quant_step", 1.0))
+    if step == 1.0:
+        return coords
+    try:
+        origin = np.asarray(header["origin"], dtype=np.int64).reshape(3)
+    except (KeyError, TypeError, ValueError):
+        raise BitstreamError(None, "a quantised neural stream lacks a valid origin") from None
+    if not (np.isfinite(step) and step >= 1.0):
+        raise BitstreamError(None, f"invalid quant_step {step!r} in the header")
+    out = np.unique(dequantize(coords.astype(np.int64), origin, step), axis=0)
+    return out.astype(np.int32)  # np.unique sorts rows lexicographically: (x, y, z)
 
 
 def _split_levels(data: bytes, levels: int) -> list[np.ndarray]:
@@ -358,7 +398,7 @@ def encoder_reconstruction(
     header, _ = read_header(encoded.data)
     local = reconstruct_blocks(model, encoded.y_hat, encoded.side, header["mode"], decode_batch)
     origins = np.stack([b.origin for b in encoded.blocks])
-    return _assemble(origins, local)
+    return _to_input_grid(_assemble(origins, local), header)
 
 
 def bits_per_point(data: bytes, n_points: int) -> float:

@@ -72,6 +72,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "steps": 2000,
         "batch_size": 8,
         "lr": 1e-4,
+        "lr_final": None,  # cosine decay from lr to lr_final over the last lr_decay_steps steps
+        "lr_decay_steps": 0,
         "aux_lr": 1e-3,
         "grad_clip": 1.0,
         "val_every": 200,
@@ -412,6 +414,8 @@ def train(
         )
         x = _to_blocks(train_blocks[idx], device)
         torch.manual_seed(_step_seed(int(t["seed"]), rank, step))  # quantisation noise: resumable
+        for group in optimizer.param_groups:  # a function of the step alone: resumable
+            group["lr"] = lr_at(t, step)
         with _amp_context(bool(t["amp"]), device):
             out = net(x)
         terms = rate_distortion_loss(
@@ -480,6 +484,23 @@ def _lmbda_at(t: dict, step: int) -> float:
     use it, and the model settles on the prior (nothing coded, occupancy from the bias)."""
     warmup = int(t.get("lmbda_warmup") or 0)
     return float(t["lmbda"]) * (min(1.0, step / warmup) if warmup > 0 else 1.0)
+
+
+def lr_at(t: dict, step: int) -> float:
+    """Learning rate at ``step``: ``lr``, then a cosine decay to ``lr_final`` over the last
+    ``lr_decay_steps`` of ``steps`` (no decay when ``lr_final`` is None or the length is 0).
+
+    A function of the step only, so a resumed run follows the same schedule; extending ``steps``
+    moves the decay to the new end."""
+    lr, decay = float(t["lr"]), int(t.get("lr_decay_steps") or 0)
+    if t.get("lr_final") is None or decay <= 0:
+        return lr
+    start = int(t["steps"]) - decay
+    if step < start:
+        return lr
+    frac = min(1.0, (step - start) / decay)
+    final = float(t["lr_final"])
+    return final + 0.5 * (lr - final) * (1.0 + math.cos(math.pi * frac))
 
 
 def _step_seed(seed: int, rank: int, step: int) -> int:

@@ -32,7 +32,24 @@ __all__ = [
     "BUNNY_SPAN",
     "BUNNY_SAMPLES_PER_AREA",
     "BUNNY_SEED",
+    "BUNNY_ANCHORS",
 ]
+
+# Reference rate-distortion points on the canonical bunny, measured with MPEG G-PCC (TMC13 v23)
+# by the project's maintainers and quoted in the point-cloud foundation issue: (bits per input
+# point, D1 PSNR at peak 1023). Octree: positionQuantizationScale ladder r01..r06 of the CTC;
+# trisoup: its four CTC rate points. Lossless octree: 0.575 bpp.
+BUNNY_ANCHORS: dict[str, tuple[tuple[float, float], ...]] = {
+    "gpcc-v23-octree": (
+        (0.0215, 52.85),
+        (0.0629, 58.45),
+        (0.180, 63.21),
+        (0.396, 67.99),
+        (0.496, 69.75),
+        (0.537, 70.39),
+    ),
+    "gpcc-v23-trisoup": ((0.0072, 56.91), (0.0225, 64.59), (0.0709, 69.38), (0.219, 71.26)),
+}
 
 BUNNY_SPAN = 380  # voxels spanned by the bunny's longest side
 BUNNY_SAMPLES_PER_AREA = 30.0  # surface samples per voxel^2 of area

@@ -113,8 +113,11 @@ def test_corrupt_and_truncated_streams_raise_clear_errors(model, cloud):
         decompress_point_cloud(short, model)
     # counts that do not match the block count
     bad_counts = container.pack(codec, header, [streams[0], streams[1] + b"\x05", streams[2]])
-    with pytest.raises(BitstreamError, match="trailing"):
+    with pytest.raises(BitstreamError, match="point-count stream has"):
         decompress_point_cloud(bad_counts, model)
+    too_wide = container.pack(codec, header, [streams[0], b"\x19" + streams[1][1:], streams[2]])
+    with pytest.raises(BitstreamError, match="width"):
+        decompress_point_cloud(too_wide, model)
     other = container.pack("octree", header, streams)
     with pytest.raises(BitstreamError, match="not 'neural'"):
         decompress_point_cloud(other, model)
@@ -196,6 +199,26 @@ def test_bundled_hyperprior_reconstructs_a_held_out_shape():
     assert len(decoded) == len(cloud)
     assert bits_per_point(data, len(cloud)) < 0.5
     assert d1_psnr(cloud, decoded, 127) > 46.5
+
+
+def test_point_counts_pack_at_a_fixed_width():
+    from pcc.codec.pipeline import pack_counts, unpack_counts
+
+    rng = np.random.default_rng(0)
+    for counts in ([0], [1, 2, 3], rng.integers(0, 32768, 455), [32768, 5], [0, 0, 0]):
+        counts = np.asarray(counts)
+        data = pack_counts(counts)
+        width = int(counts.max()).bit_length()
+        assert data[0] == width and len(data) == 1 + (len(counts) * width + 7) // 8
+        assert np.array_equal(unpack_counts(data, len(counts)), counts)
+    with pytest.raises(ValueError):
+        pack_counts([-1])
+    with pytest.raises(BitstreamError):
+        unpack_counts(b"", 1)
+    data = bytearray(pack_counts([1, 2, 3]))  # width 2: 6 bits and 2 bits of padding
+    data[-1] |= 1
+    with pytest.raises(BitstreamError, match="padding"):
+        unpack_counts(bytes(data), 3)
 
 
 def test_position_quantisation_round_trip(model):

@@ -51,7 +51,7 @@ from pcc.pointcloud.octree import build_octree, level_codes
 from pcc.pointcloud.octree_codec import dequantize, quantize
 
 CODEC = "neural"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: point counts packed at a fixed width (1: varints)
 MODES = ("topk", "rd")
 
 
@@ -69,40 +69,37 @@ class EncodedCloud:
 # ----------------------------------------------------------------------------- small helpers
 
 
-def _varints(values: np.ndarray) -> bytes:
-    """LEB128 unsigned varints of non-negative ints."""
-    out = bytearray()
-    for v in np.asarray(values, dtype=np.int64).tolist():
-        if v < 0:
-            raise ValueError("varint of a negative value")
-        while True:
-            byte = v & 0x7F
-            v >>= 7
-            out.append(byte | (0x80 if v else 0))
-            if not v:
-                break
-    return bytes(out)
+def pack_counts(counts: np.ndarray) -> bytes:
+    """Per-block point counts as fixed-width unsigned integers: one byte ``w`` (the bit length of
+    the largest count, 0..24), then the counts' ``w`` bits each, most significant first, packed
+    into bytes (zero padding). About 12 bits per block for the canonical bunny's 32^3 blocks,
+    against 16 for LEB128 varints."""
+    counts = np.asarray(counts, dtype=np.int64).ravel()
+    if counts.size and (counts.min() < 0 or counts.max() >= 1 << 24):
+        raise ValueError("block point counts must be in [0, 2^24)")
+    width = int(counts.max()).bit_length() if counts.size else 0
+    shifts = np.arange(width - 1, -1, -1, dtype=np.int64)  # [w]
+    bits = ((counts[:, None] >> shifts[None, :]) & 1).astype(np.uint8)  # [n, w]
+    return bytes([width]) + np.packbits(bits.ravel()).tobytes()
 
 
-def _read_varints(data: bytes, count: int) -> np.ndarray:
-    values, pos = [], 0
-    for _ in range(count):
-        v, shift = 0, 0
-        while True:
-            if pos >= len(data):
-                raise BitstreamError(None, "truncated varint list")
-            byte = data[pos]
-            pos += 1
-            v |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-            if shift > 63:
-                raise BitstreamError(None, "varint too long")
-        values.append(v)
-    if pos != len(data):
-        raise BitstreamError(None, f"{len(data) - pos} trailing bytes after {count} varints")
-    return np.asarray(values, dtype=np.int64)
+def unpack_counts(data: bytes, count: int) -> np.ndarray:
+    """Inverse of :func:`pack_counts` for ``count`` blocks; BitstreamError on a malformed stream."""
+    if len(data) < 1:
+        raise BitstreamError(None, "empty point-count stream")
+    width = data[0]
+    if width > 24:
+        raise BitstreamError(None, f"point-count width {width} exceeds 24 bits")
+    expected = 1 + (count * width + 7) // 8
+    if len(data) != expected:
+        raise BitstreamError(
+            None, f"point-count stream has {len(data)} bytes, expected {expected} for {count}"
+        )
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8, offset=1))
+    if bits[count * width :].any():
+        raise BitstreamError(None, "non-zero padding after the point counts")
+    bits = bits[: count * width].reshape(count, width).astype(np.int64)
+    return (bits << np.arange(width - 1, -1, -1, dtype=np.int64)[None, :]).sum(axis=1)
 
 
 def _resolve(model: str | os.PathLike | BlockCodec) -> tuple[BlockCodec, str]:
@@ -237,7 +234,7 @@ def encode_point_cloud(
 
     if mode == "topk":
         side = [len(b) for b in blocks]
-        side_bytes = _varints(np.asarray(side))
+        side_bytes = pack_counts(np.asarray(side))
     else:
         side = []
         for start in range(0, n, decode_batch):
@@ -346,7 +343,7 @@ def decompress_point_cloud(
     if len(block_index) != n:
         raise BitstreamError(None, f"block octree gives {len(block_index)} blocks, header says {n}")
     if header["mode"] == "topk":
-        side = _read_varints(streams[1], n)
+        side = unpack_counts(streams[1], n)
         if np.any(side > size**3):
             raise BitstreamError(None, "a block point count exceeds the block volume")
     else:

@@ -27,7 +27,31 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
+def _one_thread():
+    """Every test starts with one torch thread, whatever an earlier test (or a trainer that sets
+    its own thread count) left behind."""
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
 def _seed_everything():
     torch.manual_seed(0)
     np.random.seed(0)  # noqa: NPY002 - legacy global seed for code that uses it
     yield
+
+
+TINY_CODEC = {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8}
+
+
+@pytest.fixture(scope="session")
+def tiny_hyperprior():
+    """An untrained, small hyperprior block codec (seed 0, eval mode, coding tables built): enough
+    to exercise containers and pipelines bit-exactly in milliseconds."""
+    from pcc.codec.model import BlockCodec
+
+    torch.manual_seed(0)
+    codec = BlockCodec(TINY_CODEC, entropy_model="hyperprior").eval()
+    codec.update(force=True)
+    return codec

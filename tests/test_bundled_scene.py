@@ -22,14 +22,6 @@ def record() -> dict:
     return json.loads(path.read_text())
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_bundled_model_meets_the_requirements(record):
     ply = find_model_ply(SCENE / "model")
     assert ply.parent.parent.name == "point_cloud" and ply.parent.name.startswith("iteration_")

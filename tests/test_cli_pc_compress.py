@@ -129,100 +129,73 @@ def test_corrupt_or_missing_file_exits_with_message(tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
-def test_neural_codec_round_trip_through_the_cli(tmp_path, capsys):
+def test_neural_codec_round_trip_through_the_cli(tmp_path, capsys, tiny_hyperprior):
     """The CLI hands integer voxels to pcc.codec.pipeline and dispatches on the codec id."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("pcc.codec.pipeline")
     from pcc.codec.checkpoint import save_checkpoint
-    from pcc.codec.model import BlockCodec
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(0)
-        model = BlockCodec(
-            {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8},
-            entropy_model="hyperprior",
-        ).eval()
-        model.update(force=True)
-        checkpoint = save_checkpoint(tmp_path / "tiny.pt", model)
-        coords = _voxel_cloud()[:400]
-        src = tmp_path / "cloud.ply"
-        write_point_cloud(src, PointCloud(coords.astype(np.float64)), dtype="int32")
-        out = tmp_path / "n.pcc"
-        info = _run_json(
-            capsys,
-            [
-                "pc",
-                "compress",
-                str(src),
-                "--codec",
-                "neural",
-                "--model",
-                str(checkpoint),
-                "--out",
-                str(out),
-                "--json",
-            ],
-        )
-        assert info["codec"] == "neural" and info["bytes"] == out.stat().st_size
-        dec = tmp_path / "n.ply"
-        argv = ["pc", "decompress", str(out), "--out", str(dec), "--json"]
-        info2 = _run_json(capsys, argv + ["--model", str(checkpoint)])
-        assert info2["codec"] == "neural"
-        assert len(read_point_cloud(dec).points) == info2["points"] > 0
-    finally:
-        torch.set_num_threads(threads)
+    checkpoint = save_checkpoint(tmp_path / "tiny.pt", tiny_hyperprior)
+    coords = _voxel_cloud()[:400]
+    src = tmp_path / "cloud.ply"
+    write_point_cloud(src, PointCloud(coords.astype(np.float64)), dtype="int32")
+    out = tmp_path / "n.pcc"
+    info = _run_json(
+        capsys,
+        [
+            "pc",
+            "compress",
+            str(src),
+            "--codec",
+            "neural",
+            "--model",
+            str(checkpoint),
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert info["codec"] == "neural" and info["bytes"] == out.stat().st_size
+    dec = tmp_path / "n.ply"
+    argv = ["pc", "decompress", str(out), "--out", str(dec), "--json"]
+    info2 = _run_json(capsys, argv + ["--model", str(checkpoint)])
+    assert info2["codec"] == "neural"
+    assert len(read_point_cloud(dec).points) == info2["points"] > 0
 
 
-def test_neural_codec_quant_step_and_original_frame(tmp_path, capsys):
+def test_neural_codec_quant_step_and_original_frame(tmp_path, capsys, tiny_hyperprior):
     """``--quant-step`` reaches the neural codec, and its container keeps the voxelisation
     transform so ``--original-frame`` works as for the octree coder."""
-    torch = pytest.importorskip("torch")
     from pcc.codec.checkpoint import save_checkpoint
-    from pcc.codec.model import BlockCodec
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        torch.manual_seed(0)
-        model = BlockCodec(
-            {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8},
-            entropy_model="hyperprior",
-        ).eval()
-        model.update(force=True)
-        checkpoint = str(save_checkpoint(tmp_path / "tiny.pt", model))
-        rng = np.random.default_rng(1)
-        v = rng.normal(size=(5000, 3))
-        points = v / np.linalg.norm(v, axis=1, keepdims=True) * 3.0 + 10.0  # float sphere
-        src = tmp_path / "sphere.ply"
-        write_point_cloud(src, PointCloud(points), dtype="float32")
-        sizes = {}
-        for step in (1, 2):
-            out = tmp_path / f"q{step}.pcc"
-            argv = ["pc", "compress", str(src), "--codec", "neural", "--model", checkpoint]
-            info = _run_json(
-                capsys,
-                argv + ["--bits", "7", "--quant-step", str(step), "--out", str(out), "--json"],
-            )
-            assert info["quant_step"] == step
-            sizes[step] = info["bytes"]
-            dec = tmp_path / f"q{step}.ply"
-            argv = ["pc", "decompress", str(out), "--out", str(dec), "--original-frame", "--json"]
-            _run_json(capsys, argv)
-            vox = tmp_path / f"q{step}_voxels.ply"
-            _run_json(capsys, ["pc", "decompress", str(out), "--out", str(vox), "--json"])
-            decoded, voxels = read_point_cloud(dec).points, read_point_cloud(vox).points
-            if step == 2:  # decoded voxels are on the coarse lattice, back on the input grid
-                origin = voxels.min(axis=0)
-                assert np.all((voxels - origin) % 2 == 0)
-            # the original frame is the stored voxelisation transform applied to the voxels
-            t = info["transform"]
-            expected = voxels / t["scale"] + np.asarray(t["offset"])
-            np.testing.assert_allclose(decoded, expected, rtol=1e-6, atol=1e-5)
-        assert sizes[2] < sizes[1]
-        bad = ["pc", "compress", str(src), "--codec", "neural", "--model", checkpoint]
-        assert main(bad + ["--quant-step", "0.5", "--out", str(tmp_path / "x.pcc")]) == 2
-        assert ">= 1" in capsys.readouterr().err
-    finally:
-        torch.set_num_threads(threads)
+    checkpoint = str(save_checkpoint(tmp_path / "tiny.pt", tiny_hyperprior))
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(5000, 3))
+    points = v / np.linalg.norm(v, axis=1, keepdims=True) * 3.0 + 10.0  # float sphere
+    src = tmp_path / "sphere.ply"
+    write_point_cloud(src, PointCloud(points), dtype="float32")
+    sizes = {}
+    for step in (1, 2):
+        out = tmp_path / f"q{step}.pcc"
+        argv = ["pc", "compress", str(src), "--codec", "neural", "--model", checkpoint]
+        info = _run_json(
+            capsys,
+            argv + ["--bits", "7", "--quant-step", str(step), "--out", str(out), "--json"],
+        )
+        assert info["quant_step"] == step
+        sizes[step] = info["bytes"]
+        dec = tmp_path / f"q{step}.ply"
+        argv = ["pc", "decompress", str(out), "--out", str(dec), "--original-frame", "--json"]
+        _run_json(capsys, argv)
+        vox = tmp_path / f"q{step}_voxels.ply"
+        _run_json(capsys, ["pc", "decompress", str(out), "--out", str(vox), "--json"])
+        decoded, voxels = read_point_cloud(dec).points, read_point_cloud(vox).points
+        if step == 2:  # decoded voxels are on the coarse lattice, back on the input grid
+            origin = voxels.min(axis=0)
+            assert np.all((voxels - origin) % 2 == 0)
+        # the original frame is the stored voxelisation transform applied to the voxels
+        t = info["transform"]
+        expected = voxels / t["scale"] + np.asarray(t["offset"])
+        np.testing.assert_allclose(decoded, expected, rtol=1e-6, atol=1e-5)
+    assert sizes[2] < sizes[1]
+    bad = ["pc", "compress", str(src), "--codec", "neural", "--model", checkpoint]
+    assert main(bad + ["--quant-step", "0.5", "--out", str(tmp_path / "x.pcc")]) == 2
+    assert ">= 1" in capsys.readouterr().err

@@ -15,15 +15,6 @@ CHANNELS = 4
 SPATIAL = (3, 3, 3)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread is much faster than several on a shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _elements():
     """Perturbed elements (c, d, h, w): every position of the first and last channel, and every
     channel of the centre position."""

@@ -18,15 +18,6 @@ from pcc.codec.entropy.gaussian_conditional import (
 from pcc.errors import BitstreamError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread is much faster than several on a shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _real_bits(writer: coding.RangeWriter) -> int:
     return 8 * len(writer.payload())
 

@@ -16,15 +16,6 @@ from pcc.codec.train import load_config, train
 TINY_MODEL = {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the test machine is shared, and oversubscribed threads crawl."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,15 +16,6 @@ from pcc.errors import BitstreamError
 CHANNELS = 8
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one torch thread is much faster than several on a shared machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def learned_looking_latent(batch: int = 2, channels: int = CHANNELS, size: int = 4, seed: int = 0):
     """Spatially correlated latent with per-channel scales from tiny to large -> [B, C, S, S, S]."""
     g = torch.Generator().manual_seed(seed)

@@ -6,34 +6,19 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from pcc.cli import main
 from pcc.codec.checkpoint import save_checkpoint
 from pcc.codec.evaluate import bd_summary, evaluate_curve, evaluate_point
-from pcc.codec.model import BlockCodec
 from pcc.io.pointcloud import PointCloud, write_point_cloud
 from pcc.metrics.bd import bd_rate
 from pcc.pointcloud.canonical import BUNNY_ANCHORS
 from pcc.pointcloud.shapes import shape_at
 
-TINY = {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
 
 @pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    codec = BlockCodec(TINY, entropy_model="hyperprior").eval()
-    codec.update(force=True)
-    return codec
+def model(tiny_hyperprior):
+    return tiny_hyperprior
 
 
 def test_evaluate_point_measures_the_real_file(model):

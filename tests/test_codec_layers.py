@@ -28,15 +28,6 @@ from pcc.codec.threshold import (
 from pcc.codec.transforms import AnalysisTransform, SynthesisTransform
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the test machine is shared, and oversubscribed threads crawl."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _random_gdn_params(layer, channels, seed=0):
     g = torch.Generator().manual_seed(seed)
     beta = 0.5 + torch.rand(channels, generator=g)

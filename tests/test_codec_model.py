@@ -24,15 +24,6 @@ from pcc.errors import FormatError
 TINY = {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the test machine is shared, and oversubscribed threads crawl."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _available(name: str) -> bool:
     try:
         entropy_model_class(name)

@@ -22,21 +22,9 @@ from pcc.pointcloud.shapes import shape_at
 TINY = {"block_size": 32, "filters": [4, 8, 8], "latent_channels": 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the test machine is shared, and oversubscribed threads crawl."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    codec = BlockCodec(TINY, entropy_model="hyperprior").eval()
-    codec.update(force=True)
-    return codec
+def model(tiny_hyperprior):
+    return tiny_hyperprior
 
 
 @pytest.fixture(scope="module")

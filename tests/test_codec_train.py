@@ -20,15 +20,6 @@ TINY_MODEL = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the test machine is shared, and oversubscribed threads crawl."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _blocks_npz(path, n=24, seed=0):
     """Spherical shells cut by a 32^3 block: a small, learnable data set."""
     rng = np.random.default_rng(seed)

@@ -18,15 +18,6 @@ from pcc.io.cameras import Camera, look_at, make_camera
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one thread is faster, and far faster on a shared, loaded machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def random_scene(n: int, seed: int, dtype=torch.float64, sh_degree: int = 3) -> GaussianModel:
     """Gaussians in a cube of side 2 around the origin: anisotropic, a wide range of sizes and
     opacities (some nearly opaque, so pixels saturate and stop early)."""

@@ -30,15 +30,6 @@ from pcc.gaussians.train import (
 from pcc.io.inria_model import load_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Training loops are many small ops: one thread is faster on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny_scene(tmp_path_factory):
     """A 48 px still life with 8 training and 2 test views."""

@@ -42,7 +42,8 @@ def test_whole_cloud_round_trip_is_bit_exact(model, cloud):
     assert len(decoded) == len(cloud)
     header, streams = read_header(encoded.data)
     assert header["n_blocks"] == len(encoded.blocks) and header["mode"] == "topk"
-    assert header["bits"] == 6 and header["n_points"] == len(cloud)
+    assert header["bits"] == 6 and sum(encoded.side) == len(cloud)
+    assert "blocks_per_stream" not in header and "quant_step" not in header  # compact header
     assert len(streams) == 3  # block octree, counts, one latent stream for all blocks
     real_latent_bits = 8 * len(streams[2])
     assert abs(real_latent_bits - encoded.estimated_bits) <= 0.01 * encoded.estimated_bits + 64
@@ -84,6 +85,15 @@ def test_header_extra_is_kept_but_cannot_override(model, cloud):
     )
     header, _ = read_header(data)
     assert header["transform"] == {"scale": 2.0} and header["bits"] == 6
+    # optional keys the decoder reads cannot be smuggled in either
+    extra = {"quant_step": 4.0, "origin": [1, 2, 3], "blocks_per_stream": 1}
+    data = compress_point_cloud(cloud, model, header_extra=extra)
+    header, _ = read_header(data)
+    assert not set(extra) & set(header)
+    assert np.array_equal(
+        decompress_point_cloud(data, model),
+        decompress_point_cloud(compress_point_cloud(cloud, model), model),
+    )
 
 
 def test_corrupt_and_truncated_streams_raise_clear_errors(model, cloud):
@@ -219,9 +229,8 @@ def test_position_quantisation_round_trip(model):
     header, _ = read_header(encoded.data)
     origin = cloud.min(axis=0)
     assert header["quant_step"] == 2.0 and header["origin"] == [int(v) for v in origin]
-    assert header["input_points"] == len(np.unique(cloud, axis=0))
     coarse = np.unique(np.floor((cloud - origin) / 2.0 + 0.5).astype(np.int64), axis=0)
-    assert header["n_points"] == len(coarse) < len(cloud)
+    assert sum(encoded.side) == len(coarse) < len(cloud)
     # top-k keeps every coarse voxel count, so the decoded cloud has exactly as many points,
     # all on the even lattice around the origin (round(2 q) = 2 q)
     assert len(decoded) == len(coarse)

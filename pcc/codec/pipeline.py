@@ -53,6 +53,7 @@ from pcc.pointcloud.octree_codec import dequantize, quantize
 CODEC = "neural"
 FORMAT_VERSION = 2  # 2: point counts packed at a fixed width (1: varints)
 MODES = ("topk", "rd")
+DECODER_KEYS = ("blocks_per_stream", "quant_step", "origin")  # optional keys the decoder reads
 
 
 @dataclass
@@ -193,16 +194,11 @@ def encode_point_cloud(
         raise ValueError(f"coords must be a non-empty [N, 3] array, got {coords.shape}")
     if not np.issubdtype(coords.dtype, np.integer) or coords.min() < 0:
         raise ValueError("coords must be non-negative integers")
-    n_input = int(len(np.unique(coords, axis=0)))
     position = {}
     if quant_step != 1.0:  # position quantisation: code the coarser cloud
         origin = coords.min(axis=0).astype(np.int64)
         coords = np.unique(quantize(coords.astype(np.int64), origin, quant_step), axis=0)
-        position = {
-            "quant_step": quant_step,
-            "origin": [int(v) for v in origin],
-            "input_points": n_input,
-        }
+        position = {"quant_step": quant_step, "origin": [int(v) for v in origin]}
     size = codec.block_size
     block_bits = _block_bits(size)
     needed = max(int(coords.max()).bit_length(), block_bits)
@@ -243,7 +239,8 @@ def encode_point_cloud(
                 side.append(rd_optimal_threshold(logits[j, 0], blocks[start + j].coords))
         side_bytes = bytes(side)
 
-    header = dict(header_extra or {})
+    # keys the decoder interprets are the codec's alone, present or absent
+    header = {k: v for k, v in (header_extra or {}).items() if k not in DECODER_KEYS}
     header |= {
         "version": FORMAT_VERSION,
         "model": name,
@@ -252,9 +249,9 @@ def encode_point_cloud(
         "block_size": size,
         "n_blocks": n,
         "mode": mode,
-        "blocks_per_stream": per_stream,
-        "n_points": int(len(np.unique(coords, axis=0))),
     }
+    if per_stream < n:  # several latent streams (the reader's default is one for all blocks)
+        header["blocks_per_stream"] = per_stream
     header |= position
     streams = [octree, side_bytes, *latent_streams]
     data = container.pack(CODEC, header, streams)

@@ -193,3 +193,27 @@ def test_resume_follows_the_learning_rate_schedule(tmp_path, monkeypatch):
     assert not torch.equal(
         flat.g_s.state_dict()["to_logits.weight"], straight.g_s.state_dict()["to_logits.weight"]
     )
+
+
+def test_freeze_keeps_the_transforms_fixed(tmp_path):
+    """``training.freeze: [g_a, g_s]`` trains only the entropy model: the transforms of the warm
+    start come out unchanged, the entropy model does not."""
+    config = _config(tmp_path, steps=2, val_every=2, checkpoint_every=2)
+    _, base = train(config, tmp_path / "base", return_model=True)
+    other = json.loads(json.dumps(config))
+    other["training"].update(
+        steps=3, init_from=str(tmp_path / "base" / "model.pt"), freeze=["g_a", "g_s"]
+    )
+    _, tuned = train(other, tmp_path / "tuned", return_model=True)
+    for module in ("g_a", "g_s"):
+        for name, p in getattr(tuned, module).state_dict().items():
+            assert torch.equal(p, getattr(base, module).state_dict()[name]), f"{module}.{name}"
+    changed = [
+        n
+        for n, p in tuned.entropy.state_dict().items()
+        if not torch.equal(p, base.entropy.state_dict()[n])
+    ]
+    assert changed
+    other["training"]["freeze"] = ["g_x"]
+    with pytest.raises(ValueError, match="g_x"):
+        train(other, tmp_path / "bad")

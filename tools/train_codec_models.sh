@@ -1,37 +1,56 @@
 #!/usr/bin/env bash
 # Train the bundled learned-codec checkpoints (input_models/codec/*.pt) on procedural shapes only
-# (pcc.pointcloud.shapes: no data on disk). The exact runs behind the bundled files, with their
-# times, are listed in input_models/codec/README.md.
+# (pcc.pointcloud.shapes: no data on disk). The runs behind the bundled files, with their times,
+# are listed in input_models/codec/README.md.
 #
 #   bash tools/train_codec_models.sh            # two trainings at a time (JOBS=2), 1 thread each
 #
-# Phase 1: hyperprior models trained from scratch at the lambdas in SCRATCH_LAMBDAS (lambda ramps
-#          up from 0 over WARMUP steps so that g_s learns to use y before the rate term bites).
-# Phase 2: the remaining hyperprior rate points (WARM_LAMBDAS) and the five other entropy models
-#          (at lambda = BASE_LAMBDA) start from the phase-1 model at BASE_LAMBDA (GEOv2 c6's
-#          sequential warm start: every tensor whose name and shape match is copied, so g_a / g_s
-#          are shared) and train HYPER_WARM_STEPS (hyperprior) or WARM_STEPS (others) more steps.
-# Phase 3: the phase-1 models continue to FINAL_SCRATCH_STEPS.
-# The weights-only exports (model.pt) are written to input_models/codec/<name>.pt with float16
-# weights (pcc.codec.checkpoint.export_checkpoint; loading casts them back to float32).
-# Logs and resumable checkpoints go to output/codec/train/<name>/ (re-running resumes).
+# Stage 1 (short, from scratch): hyperprior models at lambda 0.1 and 0.4, 1450 steps, on the
+#          first, small pool (2048 blocks from 128^3 / 256^3 shapes), hyper_channels 32, constant
+#          lr 1e-3, lambda ramped up over the first 300 steps (without the ramp the rate term wins
+#          before g_s has learned to use y, and the model settles on the prior).
+# Stage 2 (long): two hyperprior models start from the stage-1 ones (every tensor whose name and
+#          shape match is copied: g_a and g_s; the hyper transforms are new, hyper_channels 16) and
+#          train LONG_STEPS on the config's pool (12288 blocks from 128^3 / 256^3 / 512^3 shapes),
+#          lr 1e-3 with a cosine decay to 1e-4 over the last LONG_DECAY steps: BASE_LAMBDA from
+#          stage-1 lambda 0.1, LOW_LAMBDA from stage-1 lambda 0.4.
+# Stage 3 (fine-tunes, GEOv2 c6's sequential warm start): FINE_STEPS steps, lr 5e-4 decaying to
+#          5e-5, from a stage-2 model:
+#            from BASE, transforms frozen (training.freeze [g_a, g_s]: the six models share the
+#                       very same g_a / g_s, only the entropy model trains): hyperprior (the
+#                       bundled point and the control) and the five other entropy models (OTHERS)
+#                       at BASE_LAMBDA;
+#            from BASE, everything trained: hyperprior at FINE_LAMBDAS;
+#            from LOW,  everything trained: hyperprior at LOW_FINE_LAMBDAS.
+# The stage-2 LOW model is exported as it is. The weights-only exports (model.pt) are written to
+# DEST/<name>.pt with float16 weights (pcc.codec.checkpoint.export_checkpoint; loading casts them
+# back to float32). Logs and resumable checkpoints go to OUT/<name>/ (re-running resumes).
 set -euo pipefail
+set -f  # no globbing: override values such as [g_a,g_s] pass through word splitting as they are
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 CONFIG=${CONFIG:-configs/codec/hyperprior.yaml}
 OUT=${OUT:-output/codec/train}
 DEST=${DEST:-input_models/codec}
-SCRATCH_STEPS=${SCRATCH_STEPS:-1000}
-FINAL_SCRATCH_STEPS=${FINAL_SCRATCH_STEPS:-1450}
-WARMUP=${WARMUP:-300}
-WARM_STEPS=${WARM_STEPS:-150}
-HYPER_WARM_STEPS=${HYPER_WARM_STEPS:-450}
+STAGE1_STEPS=${STAGE1_STEPS:-1450}
+LONG_STEPS=${LONG_STEPS:-12000}
+LONG_DECAY=${LONG_DECAY:-4000}
+FINE_STEPS=${FINE_STEPS:-2000}
 BASE_LAMBDA=${BASE_LAMBDA:-0.1}
-SCRATCH_LAMBDAS=${SCRATCH_LAMBDAS:-"0.1 0.4"}
-WARM_LAMBDAS=${WARM_LAMBDAS:-"0.05 0.2"}
+LOW_LAMBDA=${LOW_LAMBDA:-1.5}
+FINE_LAMBDAS=${FINE_LAMBDAS:-"0.025 0.4"}
+LOW_FINE_LAMBDAS=${LOW_FINE_LAMBDAS:-"4"}
 OTHERS=${OTHERS:-"gaussian channel context attention hybrid"}
 JOBS=${JOBS:-2}
-COMMON=(--set training.progress=false --set training.val_every=100 --set training.checkpoint_every=50)
+COMMON=(--set training.progress=false)
+STAGE1=(--set data.train_blocks=2048 --set data.val_blocks=64 --set data.shape_bits=[7,8]
+  --set model.entropy_options={} --set training.lr_final=null
+  --set training.val_every=100 --set training.checkpoint_every=50
+  --set training.lmbda_warmup=300)
+LONG=(--set training.val_every=500 --set training.checkpoint_every=250
+  --set training.lr_decay_steps="$LONG_DECAY")
+FINE=(--set training.val_every=500 --set training.checkpoint_every=250 --set training.lr=0.0005
+  --set training.lr_final=0.00005 --set training.lr_decay_steps="$FINE_STEPS")
 
 train() {  # name, steps, extra --set arguments...
   local name=$1 steps=$2
@@ -40,7 +59,10 @@ train() {  # name, steps, extra --set arguments...
   "$PY" -m pcc pc train "$CONFIG" --out "$OUT/$name" --resume \
     --set training.steps="$steps" "${COMMON[@]}" "$@" >"$OUT/$name.log" 2>&1
   echo "$name: $steps steps, $((SECONDS - start)) s" | tee -a "$OUT/times.txt"
-  "$PY" -c "from pcc.codec.checkpoint import export_checkpoint as e; e('$OUT/$name/model.pt', '$DEST/$name.pt')"
+}
+
+export_model() {  # run name, bundled name
+  "$PY" -c "from pcc.codec.checkpoint import export_checkpoint as e; e('$OUT/$1/model.pt', '$DEST/$2.pt')"
 }
 
 run_all() {  # runs "name steps args..." lines, JOBS at a time
@@ -59,23 +81,32 @@ run_all() {  # runs "name steps args..." lines, JOBS at a time
 }
 
 mkdir -p "$OUT" "$DEST"
-for lam in $SCRATCH_LAMBDAS; do
-  echo "hyperprior-l$lam $SCRATCH_STEPS --set training.lmbda=$lam --set training.lmbda_warmup=$WARMUP"
-done | run_all
-
-BASE="$OUT/hyperprior-l$BASE_LAMBDA/model.pt"
 {
-  for lam in $WARM_LAMBDAS; do
-    echo "hyperprior-l$lam $HYPER_WARM_STEPS --set training.lmbda=$lam --set training.init_from=$BASE"
+  echo "stage1-l0.1 $STAGE1_STEPS ${STAGE1[*]} --set training.lmbda=0.1"
+  echo "stage1-l0.4 $STAGE1_STEPS ${STAGE1[*]} --set training.lmbda=0.4"
+} | run_all
+{
+  echo "long-l$BASE_LAMBDA $LONG_STEPS ${LONG[*]} --set training.lmbda=$BASE_LAMBDA" \
+    "--set training.init_from=$OUT/stage1-l0.1/model.pt"
+  echo "long-l$LOW_LAMBDA $LONG_STEPS ${LONG[*]} --set training.lmbda=$LOW_LAMBDA" \
+    "--set training.init_from=$OUT/stage1-l0.4/model.pt"
+} | run_all
+BASE="$OUT/long-l$BASE_LAMBDA/model.pt"
+LOW="$OUT/long-l$LOW_LAMBDA/model.pt"
+{
+  for lam in $FINE_LAMBDAS; do
+    echo "hyperprior-l$lam $FINE_STEPS ${FINE[*]} --set training.lmbda=$lam --set training.init_from=$BASE"
   done
-  for em in $OTHERS; do
-    echo "$em-l$BASE_LAMBDA $WARM_STEPS --set model.entropy_model=$em" \
-      "--set training.lmbda=$BASE_LAMBDA --set training.init_from=$BASE"
+  for lam in $LOW_FINE_LAMBDAS; do
+    echo "hyperprior-l$lam $FINE_STEPS ${FINE[*]} --set training.lmbda=$lam --set training.init_from=$LOW"
+  done
+  for em in hyperprior $OTHERS; do
+    echo "$em-l$BASE_LAMBDA $FINE_STEPS ${FINE[*]} --set model.entropy_model=$em" \
+      "--set training.lmbda=$BASE_LAMBDA --set training.init_from=$BASE" \
+      "--set training.freeze=[g_a,g_s]"
   done
 } | run_all
-# Phase 3: the from-scratch hyperprior models continue to FINAL_SCRATCH_STEPS (after phase 2, so
-# that phase 2 started from the SCRATCH_STEPS model).
-for lam in $SCRATCH_LAMBDAS; do
-  echo "hyperprior-l$lam $FINAL_SCRATCH_STEPS --set training.lmbda=$lam --set training.lmbda_warmup=$WARMUP"
-done | run_all
+for em in hyperprior $OTHERS; do export_model "$em-l$BASE_LAMBDA" "$em-l$BASE_LAMBDA"; done
+for lam in $FINE_LAMBDAS $LOW_FINE_LAMBDAS; do export_model "hyperprior-l$lam" "hyperprior-l$lam"; done
+export_model "long-l$LOW_LAMBDA" "hyperprior-l$LOW_LAMBDA"
 echo "bundled: $(ls "$DEST")"

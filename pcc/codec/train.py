@@ -83,6 +83,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "seed": 0,
         "num_threads": 1,
         "init_from": None,  # warm start: checkpoint whose matching weights initialise the model
+        "freeze": [],  # parameter-name prefixes kept fixed, e.g. [g_a, g_s]: train the entropy model
         "progress": True,
     },
 }
@@ -280,11 +281,25 @@ def _cpu_supports_bf16() -> bool:
 # ----------------------------------------------------------------------------- training
 
 
-def split_parameters(model: BlockCodec) -> tuple[list, list]:
+def split_parameters(
+    model: BlockCodec, freeze: list[str] | tuple[str, ...] = ()
+) -> tuple[list, list]:
     """(main, auxiliary) parameters: auxiliary = the factorized prior's quantiles (trained only
-    by the aux loss, with their own optimiser, as in CompressAI / tfc)."""
+    by the aux loss, with their own optimiser, as in CompressAI / tfc). Parameters whose name
+    starts with a ``freeze`` prefix (a module path such as ``"g_a"``) get ``requires_grad=False``
+    and are left out of both lists."""
+    prefixes = tuple(str(p).rstrip(".") + "." for p in freeze)
+    names = {n.split(".")[0] for n, _ in model.named_parameters()}
+    unknown = [p for p in freeze if str(p).split(".")[0] not in names]
+    if unknown:
+        raise ValueError(
+            f"training.freeze names no parameters: {unknown} (top-level: {sorted(names)})"
+        )
     main, aux = [], []
     for name, param in model.named_parameters():
+        if name.startswith(prefixes):
+            param.requires_grad_(False)
+            continue
         (aux if name.endswith("quantiles") else main).append(param)
     return main, aux
 
@@ -358,7 +373,7 @@ def train(
     arch = model.architecture
     train_blocks, val_blocks = load_blocks(config["data"], arch["block_size"])
 
-    main_params, aux_params = split_parameters(model)
+    main_params, aux_params = split_parameters(model, t.get("freeze") or ())
     optimizer = torch.optim.Adam(main_params, lr=float(t["lr"]))
     aux_optimizer = torch.optim.Adam(aux_params, lr=float(t["aux_lr"])) if aux_params else None
     step, best = 0, math.inf

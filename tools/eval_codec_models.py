@@ -1,0 +1,163 @@
+"""Evaluate the bundled learned-codec models: the numbers of input_models/codec/README.md.
+
+    .venv/bin/python tools/eval_codec_models.py [--out output/codec/results.json] [--quick]
+
+1. The hyperprior ladder on the canonical bunny: every bundled ``hyperprior-l*`` model at
+   position quantisation step 1, and the two lowest-rate ones also at steps 2 and 4. The RD curve
+   is the Pareto front of those operating points (the encoder picks, per rate, the best model and
+   step of the ladder); BD-rate / BD-PSNR against the G-PCC v23 octree and trisoup anchors.
+2. The six entropy models at lambda 0.1 (same transforms and recipe), with the bits each saves
+   against the hyperprior curve *at equal D1* (:func:`pcc.codec.evaluate.bit_savings`).
+3. A ModelNet mesh and a KITTI frame (when ../shared/data has them) with the hyperprior ladder.
+
+Needs ../shared/data (the bunny mesh). One torch thread (the numbers in the README were timed
+so). Writes the JSON and prints markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import torch
+
+from pcc.codec.evaluate import bd_summary, bit_savings, evaluate_point
+from pcc.codec.registry import list_models
+from pcc.io.atomic import write_text_atomic
+from pcc.pointcloud.canonical import (
+    BUNNY_ANCHORS,
+    canonical_bunny,
+    canonical_kitti,
+    canonical_modelnet,
+)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "point_clouds"
+
+
+def pareto(rows: list[dict], metric: str = "d1_psnr") -> list[dict]:
+    """Rows not dominated by another row (no other row has lower rate and higher quality)."""
+    front, best = [], -float("inf")
+    for r in sorted(rows, key=lambda r: (r["bpp"], -r[metric])):
+        if r[metric] > best:
+            front.append(r)
+            best = r[metric]
+    return front
+
+
+def lmbda(name: str) -> float:
+    match = re.search(r"-l([0-9.]+)$", name)
+    return float(match.group(1)) if match else float("nan")
+
+
+def ladder(hyper: list[str]) -> list[tuple[str, float]]:
+    by_rate = sorted(hyper, key=lmbda)  # small lambda = high rate
+    points = [(m, 1.0) for m in by_rate]
+    for m in by_rate[-2:]:
+        points += [(m, 2.0), (m, 4.0)]
+    return points
+
+
+def run_ladder(coords, points, peak=None, label=""):
+    rows = []
+    for model, step in points:
+        row = evaluate_point(coords, model, quant_step=step, peak=peak)
+        row["point"] = f"{model}@{step:g}"
+        rows.append(row)
+        print(
+            f"{label} {row['point']:<24} {row['bpp']:.4f} bpp  D1 {row['d1_psnr']:.2f}  "
+            f"D2 {row['d2_psnr']:.2f}  enc {row['encode_s']:.1f} s  dec {row['decode_s']:.1f} s",
+            flush=True,
+        )
+    return sorted(rows, key=lambda r: r["bpp"])
+
+
+def table(rows: list[dict], extra: str | None = None) -> str:
+    head = "| point | bpp (file) | bpp est. | D1 dB | D2 dB | enc s | dec s |"
+    sep = "|---|---|---|---|---|---|---|"
+    if extra:
+        head += f" {extra} |"
+        sep += "---|"
+    lines = [head, sep]
+    for r in rows:
+        line = (
+            f"| {r['point']} | {r['bpp']:.4f} | {r['estimated_bpp']:.4f} | {r['d1_psnr']:.2f} | "
+            f"{r['d2_psnr']:.2f} | {r['encode_s']:.1f} | {r['decode_s']:.1f} |"
+        )
+        if extra:
+            value = r.get(extra)
+            line += " n/a |" if value is None else f" {100 * value:+.1f} % |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="output/codec/results.json")
+    parser.add_argument("--skip-others", action="store_true", help="bunny ladder only")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    models = list_models()
+    hyper = [m.name for m in models if m.entropy_model == "hyperprior"]
+    result: dict = {"threads": 1}
+
+    bunny = canonical_bunny()
+    rows = run_ladder(bunny, ladder(hyper), label="bunny")
+    front = pareto(rows)
+    step1 = [r for r in rows if r["quant_step"] == 1.0]
+    result["bunny"] = {
+        "rows": rows,
+        "front": [r["point"] for r in front],
+        "bd_front": bd_summary(front, BUNNY_ANCHORS),
+        "bd_step1": bd_summary(pareto(step1), BUNNY_ANCHORS),
+    }
+    print("\n## Bunny hyperprior ladder\n" + table(rows))
+    print("front:", result["bunny"]["front"])
+    print(
+        json.dumps(
+            {"front": result["bunny"]["bd_front"], "step1": result["bunny"]["bd_step1"]}, indent=1
+        )
+    )
+
+    if not args.skip_others:
+        reference = front
+        six = []
+        for m in models:
+            if m.name.endswith("-l0.1"):
+                row = evaluate_point(bunny, m.name)
+                row["point"] = m.name
+                row["savings_vs_hyperprior_curve"] = bit_savings(row, reference)
+                six.append(row)
+                print(f"six {m.name} {row['bpp']:.4f} {row['d1_psnr']:.2f}", flush=True)
+        result["six_models"] = six
+        print("\n## Six entropy models at lambda 0.1\n" + table(six, "savings_vs_hyperprior_curve"))
+
+        others = {}
+        candidates = sorted(SHARED.parent.glob("**/airplane_0002.off"))
+        if candidates:
+            mesh = candidates[0]
+            coords = canonical_modelnet(mesh, bits=10)
+            others["modelnet"] = {
+                "file": str(mesh),
+                "rows": run_ladder(coords, ladder(hyper), peak=1023, label="modelnet"),
+            }
+        kitti = sorted(SHARED.glob("**/000008.bin"))
+        if kitti:
+            coords = canonical_kitti(kitti[0], bits=12)
+            others["kitti"] = {
+                "file": str(kitti[0]),
+                "rows": run_ladder(coords, ladder(hyper), peak=4095, label="kitti"),
+            }
+        result["others"] = others
+        for name, entry in others.items():
+            print(f"\n## {name}: {entry['file']}\n" + table(entry["rows"]))
+
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(Path(args.out), json.dumps(result, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,9 +1,9 @@
 """Evaluate the bundled learned-codec models: the numbers of input_models/codec/README.md.
 
-    .venv/bin/python tools/eval_codec_models.py [--out output/codec/results.json] [--quick]
+    .venv/bin/python tools/eval_codec_models.py [--out output/codec/results.json] [--sections bunny,six,others]
 
 1. The hyperprior ladder on the canonical bunny: every bundled ``hyperprior-l*`` model at
-   position quantisation step 1, and the two lowest-rate ones also at steps 2 and 4. The RD curve
+   position quantisation steps 1 and 2, and the two lowest-rate ones also at step 4. The RD curve
    is the Pareto front of those operating points (the encoder picks, per rate, the best model and
    step of the ladder); BD-rate / BD-PSNR against the G-PCC v23 octree and trisoup anchors.
 2. The six entropy models at lambda 0.1 (same transforms and recipe), with the bits each saves
@@ -52,11 +52,10 @@ def lmbda(name: str) -> float:
 
 
 def ladder(hyper: list[str]) -> list[tuple[str, float]]:
+    """Every model at steps 1 and 2; the two lowest-rate models also at step 4."""
     by_rate = sorted(hyper, key=lmbda)  # small lambda = high rate
-    points = [(m, 1.0) for m in by_rate]
-    for m in by_rate[-2:]:
-        points += [(m, 2.0), (m, 4.0)]
-    return points
+    points = [(m, step) for step in (1.0, 2.0) for m in by_rate]
+    return points + [(m, 4.0) for m in by_rate[-2:]]
 
 
 def run_ladder(coords, points, peak=None, label=""):
@@ -95,32 +94,40 @@ def table(rows: list[dict], extra: str | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="output/codec/results.json")
-    parser.add_argument("--skip-others", action="store_true", help="bunny ladder only")
+    parser.add_argument(
+        "--sections", default="bunny,six,others", help="comma-separated: bunny, six, others"
+    )
+    parser.add_argument(
+        "--bunny-json", default=None, help="reuse the bunny ladder of an earlier run's JSON"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     models = list_models()
     hyper = [m.name for m in models if m.entropy_model == "hyperprior"]
     result: dict = {"threads": 1}
 
+    sections = set(args.sections.split(","))
     bunny = canonical_bunny()
-    rows = run_ladder(bunny, ladder(hyper), label="bunny")
-    front = pareto(rows)
-    step1 = [r for r in rows if r["quant_step"] == 1.0]
-    result["bunny"] = {
-        "rows": rows,
-        "front": [r["point"] for r in front],
-        "bd_front": bd_summary(front, BUNNY_ANCHORS),
-        "bd_step1": bd_summary(pareto(step1), BUNNY_ANCHORS),
-    }
-    print("\n## Bunny hyperprior ladder\n" + table(rows))
-    print("front:", result["bunny"]["front"])
-    print(
-        json.dumps(
-            {"front": result["bunny"]["bd_front"], "step1": result["bunny"]["bd_step1"]}, indent=1
-        )
-    )
+    front: list[dict] = []
+    if "bunny" in sections or "six" in sections:
+        if args.bunny_json:
+            rows = json.loads(Path(args.bunny_json).read_text())["bunny"]["rows"]
+        else:
+            rows = run_ladder(bunny, ladder(hyper), label="bunny")
+        front = pareto(rows)
+        step1 = [r for r in rows if r["quant_step"] == 1.0]
+        result["bunny"] = {
+            "rows": rows,
+            "front": [r["point"] for r in front],
+            "bd_front": bd_summary(front, BUNNY_ANCHORS),
+            "bd_step1": bd_summary(pareto(step1), BUNNY_ANCHORS),
+        }
+        print("\n## Bunny hyperprior ladder\n" + table(rows))
+        print("front:", result["bunny"]["front"])
+        bd = {"front": result["bunny"]["bd_front"], "step1": result["bunny"]["bd_step1"]}
+        print(json.dumps(bd, indent=1))
 
-    if not args.skip_others:
+    if "six" in sections:
         reference = front
         six = []
         for m in models:
@@ -133,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         result["six_models"] = six
         print("\n## Six entropy models at lambda 0.1\n" + table(six, "savings_vs_hyperprior_curve"))
 
+    if "others" in sections:
         others = {}
         candidates = sorted(SHARED.parent.glob("**/airplane_0002.off"))
         if candidates:

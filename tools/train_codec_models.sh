@@ -5,26 +5,24 @@
 #
 #   bash tools/train_codec_models.sh            # two trainings at a time (JOBS=2), 1 thread each
 #
-# Stage 1 (short, from scratch): hyperprior models at lambda 0.1 and 0.4, 1450 steps, on the
-#          first, small pool (2048 blocks from 128^3 / 256^3 shapes), hyper_channels 32, constant
-#          lr 1e-3, lambda ramped up over the first 300 steps (without the ramp the rate term wins
-#          before g_s has learned to use y, and the model settles on the prior).
-# Stage 2 (long): two hyperprior models start from the stage-1 ones (every tensor whose name and
-#          shape match is copied: g_a and g_s; the hyper transforms are new, hyper_channels 16) and
-#          train LONG_STEPS on the config's pool (12288 blocks from 128^3 / 256^3 / 512^3 shapes),
-#          lr 1e-3 with a cosine decay to 1e-4 over the last LONG_DECAY steps: BASE_LAMBDA from
-#          stage-1 lambda 0.1, LOW_LAMBDA from stage-1 lambda 0.4.
-# Stage 3 (fine-tunes, GEOv2 c6's sequential warm start): FINE_STEPS steps, lr 5e-4 decaying to
-#          5e-5, from a stage-2 model:
-#            from BASE, transforms frozen (training.freeze [g_a, g_s]: the six models share the
-#                       very same g_a / g_s, only the entropy model trains): hyperprior (the
-#                       bundled point and the control) and the five other entropy models (OTHERS)
-#                       at BASE_LAMBDA;
-#            from BASE, everything trained: hyperprior at FINE_LAMBDAS;
-#            from LOW,  everything trained: hyperprior at LOW_FINE_LAMBDAS.
-# The stage-2 LOW model is exported as it is. The weights-only exports (model.pt) are written to
-# DEST/<name>.pt with float16 weights (pcc.codec.checkpoint.export_checkpoint; loading casts them
-# back to float32). Logs and resumable checkpoints go to OUT/<name>/ (re-running resumes).
+# Stage 1 (short, from scratch): a hyperprior model at lambda 0.1, 1450 steps, on the first,
+#          small pool (2048 blocks from 128^3 / 256^3 shapes), hyper_channels 32, constant lr 1e-3,
+#          lambda ramped up over the first 300 steps (without the ramp the rate term wins before
+#          g_s has learned to use y, and the model settles on the prior).
+# Stage 2 (long): BASE starts from the stage-1 model (every tensor whose name and shape match is
+#          copied: g_a and g_s; the hyper transforms are new, hyper_channels 16) and trains
+#          LONG_STEPS at BASE_LAMBDA on the config's pool (12288 blocks from 128^3 / 256^3 / 512^3
+#          shapes), lr 1e-3 with a cosine decay to 1e-4 over the last LONG_DECAY steps.
+# Stage 3 (fine-tunes from BASE, GEOv2 c6's sequential warm start), lr 5e-4 decaying to 5e-5,
+#          everything trained:
+#            hyperprior at FINE_LAMBDAS (the other rate points), FINE_STEPS steps;
+#            the six entropy models at BASE_LAMBDA (hyperprior = the bundled BASE_LAMBDA point and
+#            the control), SIX_STEPS steps each: same starting transforms, same recipe.
+#          (FREEZE=1 instead keeps g_a / g_s frozen for the six, training.freeze [g_a, g_s], so
+#          they share the very same transforms; the README reports that variant too.)
+# The weights-only exports (model.pt) are written to DEST/<name>.pt with float16 weights
+# (pcc.codec.checkpoint.export_checkpoint; loading casts them back to float32). Logs and resumable
+# checkpoints go to OUT/<name>/ (re-running resumes; finished runs are skipped).
 set -euo pipefail
 set -f  # no globbing: override values such as [g_a,g_s] pass through word splitting as they are
 cd "$(dirname "$0")/.."
@@ -36,10 +34,10 @@ STAGE1_STEPS=${STAGE1_STEPS:-1450}
 LONG_STEPS=${LONG_STEPS:-12000}
 LONG_DECAY=${LONG_DECAY:-4000}
 FINE_STEPS=${FINE_STEPS:-2000}
+SIX_STEPS=${SIX_STEPS:-1500}
+FREEZE=${FREEZE:-0}
 BASE_LAMBDA=${BASE_LAMBDA:-0.1}
-LOW_LAMBDA=${LOW_LAMBDA:-1.5}
-FINE_LAMBDAS=${FINE_LAMBDAS:-"0.025 0.4"}
-LOW_FINE_LAMBDAS=${LOW_FINE_LAMBDAS:-"4"}
+FINE_LAMBDAS=${FINE_LAMBDAS:-"0.025 0.4 1.5 4"}
 OTHERS=${OTHERS:-"gaussian channel context attention hybrid"}
 JOBS=${JOBS:-2}
 COMMON=(--set training.progress=false)
@@ -51,6 +49,10 @@ LONG=(--set training.val_every=500 --set training.checkpoint_every=250
   --set training.lr_decay_steps="$LONG_DECAY")
 FINE=(--set training.val_every=500 --set training.checkpoint_every=250 --set training.lr=0.0005
   --set training.lr_final=0.00005 --set training.lr_decay_steps="$FINE_STEPS")
+SIX=(--set training.val_every=500 --set training.checkpoint_every=250 --set training.lr=0.0005
+  --set training.lr_final=0.00005 --set training.lr_decay_steps="$SIX_STEPS")
+FROZEN=""
+[ "$FREEZE" = 1 ] && FROZEN="--set training.freeze=[g_a,g_s]"
 
 train() {  # name, steps, extra --set arguments...
   local name=$1 steps=$2
@@ -81,32 +83,21 @@ run_all() {  # runs "name steps args..." lines, JOBS at a time
 }
 
 mkdir -p "$OUT" "$DEST"
-{
-  echo "stage1-l0.1 $STAGE1_STEPS ${STAGE1[*]} --set training.lmbda=0.1"
-  echo "stage1-l0.4 $STAGE1_STEPS ${STAGE1[*]} --set training.lmbda=0.4"
-} | run_all
-{
-  echo "long-l$BASE_LAMBDA $LONG_STEPS ${LONG[*]} --set training.lmbda=$BASE_LAMBDA" \
-    "--set training.init_from=$OUT/stage1-l0.1/model.pt"
-  echo "long-l$LOW_LAMBDA $LONG_STEPS ${LONG[*]} --set training.lmbda=$LOW_LAMBDA" \
-    "--set training.init_from=$OUT/stage1-l0.4/model.pt"
-} | run_all
+echo "stage1-l0.1 $STAGE1_STEPS ${STAGE1[*]} --set training.lmbda=0.1" | run_all
+echo "long-l$BASE_LAMBDA $LONG_STEPS ${LONG[*]} --set training.lmbda=$BASE_LAMBDA" \
+  "--set training.init_from=$OUT/stage1-l0.1/model.pt" | run_all
 BASE="$OUT/long-l$BASE_LAMBDA/model.pt"
-LOW="$OUT/long-l$LOW_LAMBDA/model.pt"
 {
   for lam in $FINE_LAMBDAS; do
     echo "hyperprior-l$lam $FINE_STEPS ${FINE[*]} --set training.lmbda=$lam --set training.init_from=$BASE"
   done
-  for lam in $LOW_FINE_LAMBDAS; do
-    echo "hyperprior-l$lam $FINE_STEPS ${FINE[*]} --set training.lmbda=$lam --set training.init_from=$LOW"
-  done
   for em in hyperprior $OTHERS; do
-    echo "$em-l$BASE_LAMBDA $FINE_STEPS ${FINE[*]} --set model.entropy_model=$em" \
-      "--set training.lmbda=$BASE_LAMBDA --set training.init_from=$BASE" \
-      "--set training.freeze=[g_a,g_s]"
+    options=""  # the factorized prior has no hyper transforms: no hyper_channels option
+    [ "$em" = gaussian ] && options="--set model.entropy_options={}"
+    echo "$em-l$BASE_LAMBDA $SIX_STEPS ${SIX[*]} --set model.entropy_model=$em" \
+      "--set training.lmbda=$BASE_LAMBDA --set training.init_from=$BASE $FROZEN $options"
   done
 } | run_all
 for em in hyperprior $OTHERS; do export_model "$em-l$BASE_LAMBDA" "$em-l$BASE_LAMBDA"; done
-for lam in $FINE_LAMBDAS $LOW_FINE_LAMBDAS; do export_model "hyperprior-l$lam" "hyperprior-l$lam"; done
-export_model "long-l$LOW_LAMBDA" "hyperprior-l$LOW_LAMBDA"
+for lam in $FINE_LAMBDAS; do export_model "hyperprior-l$lam" "hyperprior-l$lam"; done
 echo "bundled: $(ls "$DEST")"

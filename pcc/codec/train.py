@@ -14,8 +14,10 @@ The config has three sections (see ``configs/codec/*.yaml`` and ``DEFAULT_CONFIG
 * ``data``: where blocks come from (``procedural`` shapes from :mod:`pcc.pointcloud.dataset`, or
   an ``npz`` file holding ``blocks [N, S, S, S]`` uint8) and the validation split;
 * ``model``: the architecture dict of :class:`pcc.codec.model.BlockCodec`;
-* ``training``: lambda, focal alpha / gamma, steps, batch size (per process), learning rates,
-  validation / checkpoint periods, AMP, seed, threads, warm start.
+* ``training``: lambda, focal alpha / gamma, steps, batch size (per process), learning rates
+  (with an optional cosine decay to ``lr_final`` over the last ``lr_decay_steps``), validation /
+  checkpoint periods, AMP, seed, threads, warm start (``init_from``) and frozen modules
+  (``freeze``, e.g. ``[g_a, g_s]`` to train only the entropy model).
 
 Loss (GEOv2 with lambda on the rate, see :mod:`pcc.codec.loss`): ``FL/N_occ + lambda*bits/N_occ``;
 the entropy model's auxiliary (quantile) loss is added and its parameters have their own Adam

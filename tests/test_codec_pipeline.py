@@ -197,3 +197,56 @@ def test_bundled_hyperprior_reconstructs_a_held_out_shape():
     assert len(decoded) == len(cloud)
     assert bits_per_point(data, len(cloud)) < 0.4
     assert d1_psnr(cloud, decoded, 127) > 52.0
+
+
+def test_point_counts_pack_at_a_fixed_width():
+    from pcc.codec.pipeline import pack_counts, unpack_counts
+
+    rng = np.random.default_rng(0)
+    for counts in ([0], [1, 2, 3], rng.integers(0, 32768, 455), [32768, 5], [0, 0, 0]):
+        counts = np.asarray(counts)
+        data = pack_counts(counts)
+        width = int(counts.max()).bit_length()
+        assert data[0] == width and len(data) == 1 + (len(counts) * width + 7) // 8
+        assert np.array_equal(unpack_counts(data, len(counts)), counts)
+    with pytest.raises(ValueError):
+        pack_counts([-1])
+    with pytest.raises(BitstreamError):
+        unpack_counts(b"", 1)
+    data = bytearray(pack_counts([1, 2, 3]))  # width 2: 6 bits and 2 bits of padding
+    data[-1] |= 1
+    with pytest.raises(BitstreamError, match="padding"):
+        unpack_counts(bytes(data), 3)
+
+
+def test_position_quantisation_round_trip(model):
+    """quant_step > 1 codes a coarser cloud and scales it back onto the input grid; the decoder
+    still reproduces the encoder's reconstruction exactly."""
+    cloud = shape_at(5, 0, bits=7).astype(np.int64) + 3  # [N, 3] in [3, 131)
+    encoded = encode_point_cloud(cloud, model, quant_step=2.0)
+    decoded = decompress_point_cloud(encoded.data, model)
+    assert np.array_equal(decoded, encoder_reconstruction(encoded, model))
+    header, _ = read_header(encoded.data)
+    origin = cloud.min(axis=0)
+    assert header["quant_step"] == 2.0 and header["origin"] == [int(v) for v in origin]
+    coarse = np.unique(np.floor((cloud - origin) / 2.0 + 0.5).astype(np.int64), axis=0)
+    assert sum(encoded.side) == len(coarse) < len(cloud)
+    # top-k keeps every coarse voxel count, so the decoded cloud has exactly as many points,
+    # all on the even lattice around the origin (round(2 q) = 2 q)
+    assert len(decoded) == len(coarse)
+    assert np.all((decoded - origin) % 2 == 0)
+    assert decoded.min() >= origin.min() - 1
+    # a quantised stream is still smaller than the full-resolution one
+    assert len(encoded.data) < len(compress_point_cloud(cloud, model))
+
+
+def test_position_quantisation_rejects_bad_steps_and_headers(model, cloud):
+    for step in (0.5, 0.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="quant_step"):
+            compress_point_cloud(cloud, model, quant_step=step)
+    encoded = encode_point_cloud(cloud, model, quant_step=2.0)
+    _, header, streams = container.unpack(encoded.data)
+    del header["origin"]
+    broken = container.pack("neural", header, streams)
+    with pytest.raises(BitstreamError, match="origin"):
+        decompress_point_cloud(broken, model)

@@ -250,3 +250,6 @@ def test_position_quantisation_rejects_bad_steps_and_headers(model, cloud):
     broken = container.pack("neural", header, streams)
     with pytest.raises(BitstreamError, match="origin"):
         decompress_point_cloud(broken, model)
+    header["origin"], header["quant_step"] = [0, 0, 0], "two"
+    with pytest.raises(BitstreamError, match="quant_step"):
+        decompress_point_cloud(container.pack("neural", header, streams), model)

@@ -110,7 +110,7 @@ def bd_summary(
     """BD-rate (%) and BD-PSNR (dB) of the curve ``rows`` (dicts with ``bpp`` and ``metric``)
     against each anchor ``name -> [(bpp, psnr), ...]``, with the PSNR and log-rate overlaps.
     A value is None (and ``error`` says why) when the curves have fewer than 4 points or do not
-    overlap. Only the curve's upper convex hull is not taken: every row counts."""
+    overlap. Every row counts (no convex hull is taken: pass a Pareto front if that is wanted)."""
     rate = [float(r["bpp"]) for r in rows]
     psnr = [float(r[metric]) for r in rows]
     out = {}
@@ -123,16 +123,15 @@ def bd_summary(
             "bd_rate": None,
             "bd_psnr": None,
         }
+        out[name] = entry
         if len(rows) < MIN_POINTS:
             entry["error"] = f"{len(rows)} points; BD needs {MIN_POINTS}"
+            continue
         for key, fn in (("bd_rate", bd_rate), ("bd_psnr", bd_psnr)):
-            if len(rows) < MIN_POINTS:
-                break
             try:
                 entry[key] = fn(a_rate, a_psnr, rate, psnr)
             except ValueError as err:
                 entry["error"] = str(err)
-        out[name] = entry
     return out
 
 

@@ -16,8 +16,7 @@ Low rates: ``quant_step = s > 1`` first quantises the positions to ``round((c - 
 (G-PCC's position quantisation, the same functions as the lossy octree baseline of
 :mod:`pcc.pointcloud.octree_codec`), codes that coarser cloud and scales the decoded voxels back
 (``round(q s) + origin``). Learned codecs reach their lowest rates this way (PCGCv2 and SparsePCGC
-downscale dense clouds too); the header then records ``quant_step``, ``origin`` and the number of
-input points.
+downscale dense clouds too); the header then records ``quant_step`` and ``origin``.
 
 Container (:mod:`pcc.pointcloud.container`): codec ``"neural"``, a header naming the model and
 its architecture signature, then the streams ``[block octree, counts/thresholds, latents...]``.
@@ -355,7 +354,10 @@ def decompress_point_cloud(
 def _to_input_grid(coords: np.ndarray, header: dict) -> np.ndarray:  # [M, 3] -> [M', 3] int32
     """Undo the position quantisation recorded in ``header`` (identity when there is none):
     scale back, deduplicate, sort by (x, y, z)."""
-    step = float(header.get("quant_step", 1.0))
+    try:
+        step = float(header.get("quant_step", 1.0))
+    except (TypeError, ValueError):
+        raise BitstreamError(None, "invalid quant_step in the header") from None
     if step == 1.0:
         return coords
     try:

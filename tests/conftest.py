@@ -55,3 +55,20 @@ def tiny_hyperprior():
     codec = BlockCodec(TINY_CODEC, entropy_model="hyperprior").eval()
     codec.update(force=True)
     return codec
+
+
+def wake_refinement(model, std: float = 0.3, seed: int = 5):
+    """Give the zero-initialised last layers of the context refinements random weights.
+
+    A fresh context / attention / hybrid model equals its hyperprior (the refinement's last layer
+    starts at zero), so its context would not influence anything; tests that check how the
+    context is used (causality, serial == parallel, leaks) wake it first. Returns the model.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, param in sorted(model.named_parameters()):
+            if param.numel() and not bool(param.any()):
+                param.copy_(torch.randn(param.shape, generator=g) * std)
+    return model

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import wake_refinement
 from torch import nn
 
 from pcc.codec.entropy import ENTROPY_MODELS, build_entropy_model
@@ -58,7 +59,7 @@ def _latent() -> torch.Tensor:
 @pytest.mark.parametrize("name", ENTROPY_MODELS)
 def test_every_entropy_model_is_causal(name):
     torch.manual_seed(0)
-    model = build_entropy_model(name, CHANNELS).eval()
+    model = wake_refinement(build_entropy_model(name, CHANNELS)).eval()
     violations, any_change = causality_report(model, _latent())
     assert violations == 0
     # models with context really use it (the check is not vacuous for them)
@@ -91,6 +92,8 @@ def _leak_attention(model):
     for block in model.blocks:
         heads = block.attention.heads
         block.attention.offset_bias = nn.Parameter(torch.zeros(taps, heads))
+        kv = block.attention.offset_kv
+        block.attention.offset_kv = nn.Parameter(torch.cat([kv, kv[:1]]))
     model._neighbour_cache.clear()
 
 
@@ -118,7 +121,7 @@ class _OwnValueLeak(nn.Module):
 )
 def test_the_check_catches_unmasked_variants(name, leak):
     torch.manual_seed(0)
-    model = build_entropy_model(name, CHANNELS).eval()
+    model = wake_refinement(build_entropy_model(name, CHANNELS)).eval()
     leak(model)
     violations, _ = causality_report(model, _latent())
     assert violations > 0
@@ -127,6 +130,6 @@ def test_the_check_catches_unmasked_variants(name, leak):
 @pytest.mark.parametrize("name", ENTROPY_MODELS)
 def test_the_check_catches_a_leak_of_the_element_itself(name):
     torch.manual_seed(0)
-    model = _OwnValueLeak(build_entropy_model(name, CHANNELS).eval())
+    model = _OwnValueLeak(wake_refinement(build_entropy_model(name, CHANNELS)).eval())
     violations, _ = causality_report(model, _latent())
     assert violations >= len(_elements())

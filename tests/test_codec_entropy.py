@@ -7,6 +7,7 @@ import io
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import wake_refinement
 
 from pcc.codec.entropy import ENTROPY_MODELS, build_entropy_model, entropy_model_class
 from pcc.codec.entropy.base import EntropyOutput
@@ -29,7 +30,7 @@ def learned_looking_latent(batch: int = 2, channels: int = CHANNELS, size: int =
 @pytest.fixture(scope="module")
 def models():
     torch.manual_seed(0)
-    return {name: build_entropy_model(name, CHANNELS).eval() for name in ENTROPY_MODELS}
+    return {n: wake_refinement(build_entropy_model(n, CHANNELS)).eval() for n in ENTROPY_MODELS}
 
 
 def test_registry_names_and_errors():
@@ -78,8 +79,8 @@ def test_training_forward_contract(name):
     out = model(y)
     assert isinstance(out, EntropyOutput)
     assert out.y_hat.shape == y.shape
-    # y_hat is straight-through rounded: on the integer grid (context models) or a grid
-    # around the mean, never the noisy latent itself
+    # y_hat is straight-through rounded on a grid around a predicted mean (the hyperprior's
+    # anchor for the context models), never the noisy latent itself
     assert not torch.allclose(out.y_hat, y)
     for p in out.likelihoods.values():
         assert torch.all(p > 0) and torch.all(p <= 1)
@@ -263,3 +264,25 @@ def test_spatial_context_beats_the_hyperprior_on_correlated_latents():
         assert torch.equal(model.decompress(data, tuple(held_out.shape)), model(held_out).y_hat)
         bits[name] = 8 * len(data) / held_out.numel()
     assert bits["context"] < 0.9 * bits["hyperprior"], bits
+
+
+@pytest.mark.parametrize("name", ["context", "attention", "hybrid"])
+def test_a_fresh_context_model_is_its_hyperprior(name):
+    """The refinement starts at zero: with the hyperprior's weights, a context model rounds
+    around the same anchors (identical y_hat, so identical distortion) and codes every residual
+    under the same Gaussian (identical likelihoods and, up to float summation order, bits). Only
+    what the context learns changes the rate, so its savings are at equal distortion."""
+    torch.manual_seed(3)
+    hyper = build_entropy_model("hyperprior", CHANNELS).eval()
+    model = build_entropy_model(name, CHANNELS)
+    missing, unexpected = model.load_state_dict(hyper.state_dict(), strict=False)
+    assert not unexpected and missing  # only the context's own layers are new
+    model.eval()
+    y = learned_looking_latent(batch=3, seed=12)
+    with torch.no_grad():
+        ref, out = hyper(y), model(y)
+    assert torch.equal(out.y_hat, ref.y_hat)
+    assert torch.equal(out.likelihoods["z"], ref.likelihoods["z"])
+    assert torch.allclose(out.likelihoods["y"], ref.likelihoods["y"], rtol=1e-6, atol=0)
+    assert model.estimate_bits(y) == pytest.approx(hyper.estimate_bits(y), rel=1e-9)
+    assert torch.equal(model.decompress(model.compress(y), tuple(y.shape)), ref.y_hat)

@@ -253,3 +253,22 @@ def test_position_quantisation_rejects_bad_steps_and_headers(model, cloud):
     header["origin"], header["quant_step"] = [0, 0, 0], "two"
     with pytest.raises(BitstreamError, match="quant_step"):
         decompress_point_cloud(container.pack("neural", header, streams), model)
+
+
+@pytest.mark.parametrize("name", ["context", "attention", "hybrid"])
+def test_bundled_context_models_save_bits_at_equal_distortion(name):
+    """The bundled spatial-context models were trained on top of ``hyperprior-l0.1`` with
+    everything but their context layers frozen, and quantise around its mean: on a shape none
+    of them saw they decode the very same cloud (equal distortion, bit for bit) from a smaller
+    file: measured 1509 / 1411 / 1600 bytes for context / attention / hybrid against 1768 for
+    the hyperprior (-15 %, -20 %, -10 %). The test asks for 5 %."""
+    from pcc.codec.registry import list_models
+
+    names = [m.name for m in list_models()]
+    if "hyperprior-l0.1" not in names or f"{name}-l0.1" not in names:
+        pytest.skip(f"bundled models hyperprior-l0.1 / {name}-l0.1 not found")
+    cloud = shape_at(777, 0, bits=7)
+    reference = compress_point_cloud(cloud, "hyperprior-l0.1")
+    data = compress_point_cloud(cloud, f"{name}-l0.1")
+    assert np.array_equal(decompress_point_cloud(data), decompress_point_cloud(reference))
+    assert len(data) < 0.95 * len(reference), (len(data), len(reference))

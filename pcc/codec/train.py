@@ -288,14 +288,18 @@ def split_parameters(
 ) -> tuple[list, list]:
     """(main, auxiliary) parameters: auxiliary = the factorized prior's quantiles (trained only
     by the aux loss, with their own optimiser, as in CompressAI / tfc). Parameters whose name
-    starts with a ``freeze`` prefix (a module path such as ``"g_a"``) get ``requires_grad=False``
-    and are left out of both lists."""
+    starts with a ``freeze`` prefix (a module path such as ``"g_a"`` or ``"entropy.h_s"``) get
+    ``requires_grad=False`` and are left out of both lists; a prefix that names no parameter is
+    an error."""
     prefixes = tuple(str(p).rstrip(".") + "." for p in freeze)
-    names = {n.split(".")[0] for n, _ in model.named_parameters()}
-    unknown = [p for p in freeze if str(p).split(".")[0] not in names]
+    names = [n for n, _ in model.named_parameters()]
+    unknown = [
+        p for p, q in zip(freeze, prefixes, strict=True) if not any(n.startswith(q) for n in names)
+    ]
     if unknown:
+        modules = sorted({".".join(n.split(".")[:2]) for n in names})
         raise ValueError(
-            f"training.freeze names no parameters: {unknown} (top-level: {sorted(names)})"
+            f"training.freeze names no parameters: {unknown} (modules: {', '.join(modules)})"
         )
     main, aux = [], []
     for name, param in model.named_parameters():

@@ -1,12 +1,15 @@
 """Attention entropy model: windowed attention over *already decoded* latent positions +
 hyperprior.
 
-For position p (raster order over D, H, W), the query comes from the hyperprior features psi_p
-(which the decoder has before decoding y); keys and values come from the decoded values y_hat_q
-of the positions q in a (2w+1)^3 window around p that precede p in raster order, plus one learned
-"null" key/value so that the first position has something to attend to; a learned bias per head
-and window offset tells the attention where a neighbour sits. L blocks of (attention, MLP) with
-pre-LayerNorm refine the query, a linear head gives the mean and scale of all C channels at p.
+Quantisation is anchored on the hyperprior as in ``pcc.codec.entropy.context``: y_hat = a + r with
+the anchor a from h_s(z_hat) and the integer residual r = round(y - a); the attention refines the
+residual's pmf. For position p (raster order over D, H, W), the query comes from the hyperprior
+features psi_p (which the decoder has before decoding y); keys and values come from the decoded
+residuals r_q of the positions q in a (2w+1)^3 window around p that precede p in raster order,
+plus one learned "null" key/value so that the first position has something to attend to; a
+learned bias per head and window offset tells the attention where a neighbour sits. L blocks of
+(attention, MLP) with pre-LayerNorm refine the query, a linear head (zero at the start, so a fresh
+model is its hyperprior) gives a mean offset and a scale correction for all C channels at p.
 This is the causal counterpart of DeepCompress V2's attention model, which attended to y itself
 (the decoder does not have y: an information leak, ``research/pc_codec.md`` a.5) and never used
 its windowed attention class. Windowing follows the local attention of Qian et al. 2022
@@ -26,17 +29,18 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from pcc.codec.entropy.context import (
     causal_offsets,
     raster_positions,
+    refine,
     serial_buffer,
     serial_code,
     spatial_rows,
+    zero_last,
 )
-from pcc.codec.entropy.gaussian_conditional import quantize_integer, round_ste
+from pcc.codec.entropy.gaussian_conditional import anchored_likelihood, quantize_anchored
 from pcc.codec.entropy.hyperprior import HyperpriorEntropyModel
 
 
@@ -72,25 +76,39 @@ def windowed_attention(q, k, v, bias, valid, null_k, null_v):
     return out  # [B, Q, H, d]
 
 
-def dense_attention(q, k, v, bias, allowed, null_k, null_v):
+def dense_attention(q, k, v, bias, allowed, null_k, null_v, tap, rel_k, rel_v):
     """Full (P x P) masked attention; the reference of ``windowed_attention``.
 
     q/k/v [B, P, H, d], bias [P, P, H], allowed bool [P, P] (query row, key column),
-    null_k/null_v [H, d] -> [B, P, H, d].
+    null_k/null_v [H, d], tap int64 [P, P] (window offset of column q seen from row p, any
+    value where not allowed), rel_k/rel_v [T, H, d] (per-offset key / value embeddings, added to
+    the neighbour's key and value) -> [B, P, H, d]. Memory O(P^2 H), never O(P^2 H d).
     """
     scale = 1.0 / math.sqrt(q.shape[-1])
-    scores = torch.einsum("bphd,bqhd->bhpq", q, k) * scale + bias.permute(2, 0, 1)
+    b, p, h, _ = q.shape
+    scores = torch.einsum("bphd,bqhd->bhpq", q, k)
+    q_rel = torch.einsum("bphd,thd->bhpt", q, rel_k)  # [B, H, P, T]
+    scores = scores + q_rel.gather(-1, tap.expand(b, h, p, p))
+    scores = scores * scale + bias.permute(2, 0, 1)
     scores = scores.masked_fill(~allowed[None, None], float("-inf"))
     null = torch.einsum("bphd,hd->bhp", q, null_k)[..., None] * scale  # [B, H, P, 1]
     weights = torch.softmax(torch.cat([null, scores], dim=-1), dim=-1)
     out = weights[..., :1] * null_v[None, :, None, :] + torch.einsum(
         "bhpq,bqhd->bhpd", weights[..., 1:], v
     )
+    per_tap = torch.zeros_like(q_rel).scatter_add_(-1, tap.expand(b, h, p, p), weights[..., 1:])
+    out = out + torch.einsum("bhpt,thd->bhpd", per_tap, rel_v)
     return out.permute(0, 2, 1, 3)
 
 
 class WindowAttention(nn.Module):
-    """Multi-head attention from a query stream onto gathered decoded neighbours."""
+    """Multi-head attention from a query stream onto gathered decoded neighbours.
+
+    Where a neighbour sits enters twice: a bias per (window offset, head) on the scores, and a
+    learned key/value embedding per window offset added to the neighbour's key and value
+    (relative position representations, Shaw et al. 2018), so that what a neighbour contributes
+    can depend on its offset, as in a masked convolution.
+    """
 
     def __init__(self, dim: int, heads: int, taps: int):
         super().__init__()
@@ -102,6 +120,7 @@ class WindowAttention(nn.Module):
         self.out = nn.Linear(dim, dim)
         self.offset_bias = nn.Parameter(torch.zeros(taps, heads))
         self.null_kv = nn.Parameter(torch.randn(2, heads, dim // heads) * 0.02)
+        self.offset_kv = nn.Parameter(torch.randn(taps, 2 * dim) * 0.02)
 
     def _split(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(*x.shape[:-1], self.heads, self.head_dim)
@@ -113,7 +132,7 @@ class WindowAttention(nn.Module):
     def forward_kv(self, h, kv, valid):
         """As ``forward`` with the key/value projection of the memory given: kv [B, Q, T, 2E]."""
         q = self._split(self.query(h))
-        k, v = kv.chunk(2, dim=-1)
+        k, v = (kv + self.offset_kv).chunk(2, dim=-1)  # [B, Q, T, E] each
         bias = self.offset_bias[None].expand(valid.shape[0], -1, -1)
         out = windowed_attention(
             q, self._split(k), self._split(v), bias, valid, self.null_kv[0], self.null_kv[1]
@@ -124,9 +143,12 @@ class WindowAttention(nn.Module):
         """Reference: h/memory [B, P, E], offset_id/allowed [P, P] (tap, mask) -> [B, P, E]."""
         q = self._split(self.query(h))
         k, v = self.key_value(memory).chunk(2, dim=-1)
-        bias = self.offset_bias[offset_id.clamp(min=0)]  # [P, P, H]
+        tap = offset_id.clamp(min=0)
+        bias = self.offset_bias[tap]  # [P, P, H]
+        rel_k, rel_v = (self._split(x) for x in self.offset_kv.chunk(2, dim=-1))  # [T, H, d]
+        nulls = self.null_kv[0], self.null_kv[1]
         out = dense_attention(
-            q, self._split(k), self._split(v), bias, allowed, self.null_kv[0], self.null_kv[1]
+            q, self._split(k), self._split(v), bias, allowed, *nulls, tap, rel_k, rel_v
         )
         return self.out(out.reshape(*h.shape))
 
@@ -170,7 +192,7 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
 
     name = "attention"
     option_names = HyperpriorEntropyModel.option_names | {"window", "heads", "dim", "layers"}
-    integer_grid = True
+    fractional_means = True
 
     def __init__(self, channels: int, **options: Any):
         super().__init__(channels, **options)
@@ -185,7 +207,7 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         self.blocks = nn.ModuleList(
             [AttentionBlock(dim, heads, taps) for _ in range(int(options.get("layers", 2)))]
         )
-        self.head = nn.Linear(dim + 2 * channels, 2 * channels)
+        self.head = zero_last(nn.Linear(dim + 2 * channels, 2 * channels))
         self._neighbour_cache: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def _neighbours(self, spatial: tuple[int, ...]):
@@ -195,34 +217,35 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         index, valid = self._neighbour_cache[key]
         return index.to(self.offsets.device), valid.to(self.offsets.device)
 
-    def _mean_scale_last(self, out: torch.Tensor):
-        mean, raw = out.chunk(2, dim=-1)
-        return mean, F.softplus(raw)
-
-    def _from_psi(self, psi: torch.Tensor, y_hat: torch.Tensor):
-        b, c = y_hat.shape[:2]
-        spatial = y_hat.shape[2:]
+    def _refined(self, psi: torch.Tensor, raw: torch.Tensor, residual: torch.Tensor):
+        """(offset, scale) [B, C, D, H, W] from psi and the residuals in each causal window."""
+        b, c = residual.shape[:2]
+        spatial = residual.shape[2:]
         index, valid = self._neighbours(spatial)
-        memory = self.embed(y_hat.flatten(2).transpose(1, 2))  # [B, P, E]
+        memory = self.embed(residual.flatten(2).transpose(1, 2))  # [B, P, E]
         psi_flat = psi.flatten(2).transpose(1, 2)  # [B, P, 2C]
         h = self.query_in(psi_flat)
         for block in self.blocks:
             # key/value of every position once, then each query's window: [B, P, T, 2E]
             h = block.forward_kv(h, block.memory_kv(memory)[:, index], valid)
-        mean, scale = self._mean_scale_last(self.head(torch.cat([h, psi_flat], dim=-1)))
-        return (
-            mean.transpose(1, 2).reshape(b, c, *spatial),
-            scale.transpose(1, 2).reshape(b, c, *spatial),
-        )
+        return self._to_grid(self.head(torch.cat([h, psi_flat], dim=-1)), raw)
+
+    def _to_grid(self, out: torch.Tensor, raw: torch.Tensor):
+        """Head output [B, P, 2C] + raw [B, C, D, H, W] -> (offset, scale) [B, C, D, H, W]."""
+        out = out.transpose(1, 2).reshape(raw.shape[0], 2 * raw.shape[1], *raw.shape[2:])
+        return refine(raw, out)
 
     def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
-        """(mean, scale) [B, C, D, H, W] from z_hat and decoded window neighbours."""
-        return self._from_psi(self.hyper_features(side, y_hat.shape[2:]), y_hat)
+        """(mean = a + delta, scale) [B, C, D, H, W] from z_hat and decoded window neighbours."""
+        psi = self.hyper_features(side, y_hat.shape[2:])
+        anchor, raw = self.anchors(psi, self.training)
+        offset, scale = self._refined(psi, raw, y_hat - anchor)
+        return anchor + offset, scale
 
     def dense_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
         """``conditional_parameters`` through full P x P masked attention (the reference)."""
         psi = self.hyper_features(side, y_hat.shape[2:])
-        b, c = y_hat.shape[:2]
+        anchor, raw = self.anchors(psi, self.training)
         spatial = y_hat.shape[2:]
         index, valid = self._neighbours(spatial)
         p = index.shape[0]
@@ -232,16 +255,13 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         allowed[rows[valid], index[valid]] = True
         taps = torch.arange(index.shape[1])[None].expand_as(index)
         offset_id[rows[valid], index[valid]] = taps[valid]
-        memory = self.embed(y_hat.flatten(2).transpose(1, 2))  # [B, P, E]
+        memory = self.embed((y_hat - anchor).flatten(2).transpose(1, 2))  # [B, P, E]
         psi_flat = psi.flatten(2).transpose(1, 2)
         h = self.query_in(psi_flat)
         for block in self.blocks:
             h = block.forward_dense(h, memory, offset_id, allowed)
-        mean, scale = self._mean_scale_last(self.head(torch.cat([h, psi_flat], dim=-1)))
-        return (
-            mean.transpose(1, 2).reshape(b, c, *spatial),
-            scale.transpose(1, 2).reshape(b, c, *spatial),
-        )
+        offset, scale = self._to_grid(self.head(torch.cat([h, psi_flat], dim=-1)), raw)
+        return anchor + offset, scale
 
     def decoding_steps(self, shape: tuple[int, int, int, int]) -> torch.Tensor:
         """Raster index of the position, the same for every channel."""
@@ -249,12 +269,14 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         return torch.arange(d * h * w).view(1, d, h, w).expand(c, d, h, w).clone()
 
     def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
-        y_hat = round_ste(y) if self.training else torch.round(y)
-        mean, scale = self._from_psi(psi, y_hat)
-        return y_hat, quantize_integer(self.gaussian, y, mean, scale, self.training)
+        anchor, raw = self.anchors(psi, self.training)
+        y_hat, residual = quantize_anchored(y, anchor, self.training)
+        offset, scale = self._refined(psi, raw, residual)
+        lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
+        return y_hat, lik
 
     def _step_function(self, psi: torch.Tensor, spatial: tuple[int, ...]):
-        """(buffer [B, C, D, H, W], pos) -> (mean, scale) [B, C] at pos from earlier positions.
+        """(buffer [B, C, D, H, W] of residuals, pos) -> (offset, scale) [B, C] at pos.
 
         Must be called in raster order: the key/value projections of every decoded position
         are computed once, when the next position is asked for, and cached (encoder and
@@ -266,6 +288,7 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         dim = self.embed.out_features
         caches = [torch.zeros(batch, index.shape[0], 2 * dim) for _ in self.blocks]  # [B, P, 2E]
         done = [0]  # positions whose key/value are cached
+        raw = psi.chunk(2, dim=1)[1]
 
         def params(buffer: torch.Tensor, pos: tuple[int, int, int]):
             p = (pos[0] * h + pos[1]) * w + pos[2]
@@ -279,32 +302,35 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
             for cache, block in zip(caches, self.blocks, strict=True):
                 kv = cache.index_select(1, index[p])[:, None]  # [B, 1, T, 2E]
                 hidden = block.forward_kv(hidden, kv, valid[p : p + 1])
-            out = self.head(torch.cat([hidden, psi_q], dim=-1))
-            mean, scale = self._mean_scale_last(out)
-            return mean[:, 0], scale[:, 0]
+            out = self.head(torch.cat([hidden, psi_q], dim=-1))[:, 0]  # [B, 2C]
+            return refine(raw[:, :, pos[0], pos[1], pos[2]], out)
 
         return params
 
     def serial_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
         """(mean, scale) [B, C, D, H, W] computed position by position as the coder does."""
         psi = self.hyper_features(side, y_hat.shape[2:])
+        anchor, _ = self.anchors(psi, self.training)
+        residual = y_hat - anchor
         step = self._step_function(psi, tuple(y_hat.shape[2:]))
         means, scales = torch.zeros_like(y_hat), torch.zeros_like(y_hat)
         for d, h, w in raster_positions(y_hat.shape[2:]):
-            mean, scale = step(y_hat, (d, h, w))
-            means[:, :, d, h, w], scales[:, :, d, h, w] = mean, scale
+            offset, scale = step(residual, (d, h, w))
+            means[:, :, d, h, w] = anchor[:, :, d, h, w] + offset
+            scales[:, :, d, h, w] = scale
         return means, scales
 
-    def _encode_y(self, y: torch.Tensor, psi: torch.Tensor, writer: Any) -> torch.Tensor:
-        spatial = tuple(y.shape[2:])
-        buffer = serial_buffer(y.shape[0], self.channels, spatial)
-        step = self._step_function(psi, spatial)
-        serial_code(self.gaussian, writer, step, buffer, raster_positions(spatial), 0, y)
-        return buffer.contiguous()
-
-    def _decode_y(self, reader: Any, psi: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    def _code_y(self, stream: Any, psi: torch.Tensor, dims: tuple[int, ...], y):
+        """Serial coding shared by encoder (y given) and decoder (y None) -> y_hat."""
         spatial = tuple(dims[2:])
+        anchor, _ = self.anchors(psi, training=False)
         buffer = serial_buffer(dims[0], self.channels, spatial)
         step = self._step_function(psi, spatial)
-        serial_code(self.gaussian, reader, step, buffer, raster_positions(spatial), 0, None)
-        return buffer.contiguous()
+        serial_code(self.gaussian, stream, step, buffer, raster_positions(spatial), 0, y, anchor)
+        return buffer.contiguous() + anchor
+
+    def _encode_y(self, y: torch.Tensor, psi: torch.Tensor, writer: Any) -> torch.Tensor:
+        return self._code_y(writer, psi, tuple(y.shape), y)
+
+    def _decode_y(self, reader: Any, psi: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+        return self._code_y(reader, psi, tuple(dims), None)

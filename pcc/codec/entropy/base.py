@@ -18,10 +18,12 @@ g_s sees), while the likelihoods are evaluated on y + U(-1/2, 1/2) noise (what t
 differentiates); likelihoods are computed in float32 even under autocast. In eval mode
 ``forward`` returns the same ``y_hat`` that ``compress`` / ``decompress`` produce, bit for bit,
 when given the same batch on one thread (a different batch composition can change convolution
-rounding and, rarely, a snapped mean). Models whose parameters do not depend on y itself
-(gaussian, hyperprior, channel) round around the predicted mean, ``y_hat = round(y - mu) + mu``;
-models with spatial context (context, attention, hybrid) round to integers, ``y_hat = round(y)``,
-so that the context they read in training is exactly the one the decoder reads.
+rounding and, rarely, a snapped mean). Every model rounds around a predicted mean,
+``y_hat = round(y - mu) + mu``: gaussian, hyperprior and channel around the mean of the Gaussian
+they code with; the models with spatial context (context, attention, hybrid) around the
+hyperprior's mean (the *anchor*, known from z_hat before any y is decoded), and their context,
+which reads the integer residuals round(y - anchor) of earlier positions, refines the residual's
+pmf (mean offset and scale). Their context thus reads in training exactly what the decoder has.
 
 Bitstreams: ``compress`` accepts y [B, C, D, H, W] with B >= 1 and writes ONE byte string (a
 one-byte header naming the model and format version, a CRC32, then a single range-coder stream with
@@ -57,7 +59,7 @@ ENTROPY_MODELS: tuple[str, ...] = (
     "attention",
     "hybrid",
 )
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: context models quantise around the hyperprior anchor
 HEADER_BITS = 40  # one code byte + CRC32 in front of every stream (``coding.pack_stream``)
 
 

@@ -5,17 +5,24 @@ latent and with real serial coding).
 
 Positions of the latent are decoded one after another in raster order over (D, H, W), all C
 channels of a position at once. A type-A masked convolution (kernel 5^3 by default) sees only the
-positions before the current one; its output and the hyperprior features go through 1^3
-convolutions to a mean and a scale per channel.
+positions before the current one.
 
-Quantisation is to integers, y_hat = round(y) (straight-through in training), so the context the
-network reads in training is exactly what the decoder has; the mean is then only used by the
-pmf, whose tables are indexed by (scale index, mean fraction on a 1/64 grid).
+Quantisation is *anchored* on the hyperprior: psi = h_s(z_hat) predicts an anchor mean a and a
+scale for every element, computed in parallel from z_hat alone, and y is rounded around the
+anchor, y_hat = a + r with the integer residual r = round(y - a), exactly as the plain hyperprior
+does. The context then only refines the residual's pmf: from psi and the masked convolution of
+the residuals r at earlier positions, 1^3 convolutions predict a mean offset delta and a scale
+correction, N(delta, softplus(raw_h + d_raw)). The last layer starts at zero, so a fresh context
+model *is* its hyperprior, and with the transforms and hyper path frozen it reconstructs
+bit-identically to it: whatever the context learns is a saving at equal distortion. (A first
+version rounded y to the integer grid, y_hat = round(y); measured on the bunny, that grid alone
+cost 9.4 % more bits than rounding around the mean under the same Gaussians.)
 
 Coding is serial on both sides: the encoder runs the *same* per-position function as the decoder
-(``_serial``: gather the causal taps from a zero-padded buffer, one small matmul), so every
-parameter is bit-identical without relying on a batched convolution equalling a serial one.
-Training uses the masked convolution (parallel); the two agree to float rounding (tested).
+(``_step_function``: gather the causal taps from a zero-padded buffer of residuals, one small
+matmul), so every parameter is bit-identical without relying on a batched convolution equalling
+a serial one. Training uses the masked convolution (parallel); the two agree to float rounding
+(tested).
 
 Taught in ``notebooks/08_entropy_models.ipynb``.
 """
@@ -30,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pcc.codec.entropy.gaussian_conditional import quantize_integer, round_ste
+from pcc.codec.entropy.gaussian_conditional import anchored_likelihood, quantize_anchored
 from pcc.codec.entropy.hyperprior import HyperpriorEntropyModel
 
 
@@ -154,19 +161,21 @@ def serial_code(
     positions: list[tuple[int, int, int]],
     r: int,
     y: torch.Tensor | None,
+    anchor: torch.Tensor,
 ) -> torch.Tensor:
     """The serial loop shared by encoder (y given, ``stream`` a writer) and decoder (y None).
 
-    For each position in order: ``params(buffer, pos)`` -> (mean, scale) [B, C_s]; snap them;
-    write round(y) or read the integers; store them in the padded buffer [B, C_s, ...].
-    Returns the buffer.
+    For each position in order: ``params(buffer, pos)`` -> (offset, scale) [B, C_s] of the
+    residual's Gaussian; snap them; write r = round(y - anchor) or read it; store r in the
+    padded buffer [B, C_s, ...]. ``anchor`` [B, C_s, D, H, W] holds the snapped anchors.
+    Returns the buffer (of residuals; y_hat = interior + anchor).
     """
     for pos in positions:
-        mean, scale = params(buffer, pos)
-        _, _, m_idx, s_idx = gaussian.snap(mean, gaussian.bounded_scale(scale))
+        offset, scale = params(buffer, pos)
+        _, _, m_idx, s_idx = gaussian.snap(offset, gaussian.bounded_scale(scale))
         d, h, w = pos
         if y is not None:
-            sym = torch.round(y[:, :, d, h, w]).to(torch.int64)  # [B, C_s]
+            sym = torch.round(y[:, :, d, h, w] - anchor[:, :, d, h, w]).to(torch.int64)
             gaussian.encode(stream, sym.numpy(), s_idx.numpy(), m_idx.numpy(), grouped=False)
         else:
             values = gaussian.decode(stream, s_idx.numpy(), m_idx.numpy(), grouped=False)
@@ -175,12 +184,29 @@ def serial_code(
     return buffer
 
 
+def refine(raw: torch.Tensor, out: torch.Tensor, dim: int = 1):
+    """Context output [.., 2C, ..] -> (offset delta, scale softplus(raw_h + d_raw)), each [.., C, ..].
+
+    ``raw`` is the hyperprior's raw scale; ``out`` splits into (delta, d_raw) along ``dim``.
+    """
+    offset, d_raw = out.chunk(2, dim=dim)
+    return offset, F.softplus(raw + d_raw)
+
+
+def zero_last(layer: nn.Module) -> nn.Module:
+    """Zero the weight and bias of a Linear / Conv layer (the refinement starts as the identity)."""
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
 class ContextEntropyModel(HyperpriorEntropyModel):
-    """Hyperprior + masked 3D convolutional context. Option ``kernel`` (odd, default 5)."""
+    """Hyperprior-anchored quantisation + masked 3D convolutional context over the residuals.
+    Option ``kernel`` (odd, default 5)."""
 
     name = "context"
     option_names = HyperpriorEntropyModel.option_names | {"kernel"}
-    integer_grid = True
+    fractional_means = True
 
     def __init__(self, channels: int, **options: Any):
         super().__init__(channels, **options)
@@ -192,17 +218,20 @@ class ContextEntropyModel(HyperpriorEntropyModel):
             nn.ReLU(),
             nn.Conv3d(3 * c, 2 * c, 1),
             nn.ReLU(),
-            nn.Conv3d(2 * c, 2 * c, 1),
+            zero_last(nn.Conv3d(2 * c, 2 * c, 1)),
         )
 
-    def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
-        """(mean, scale) [B, C, D, H, W] from z_hat and y_hat at earlier raster positions."""
-        psi = self.hyper_features(side, y_hat.shape[2:])
-        return self._from_psi(psi, y_hat)
+    def _refined(self, psi: torch.Tensor, raw: torch.Tensor, residual: torch.Tensor):
+        """(offset, scale) [B, C, D, H, W] from psi and the residuals at earlier positions."""
+        features = torch.cat([psi, self.context(residual)], dim=1)
+        return refine(raw, self.entropy_parameters(features))
 
-    def _from_psi(self, psi: torch.Tensor, y_hat: torch.Tensor):
-        features = torch.cat([psi, self.context(y_hat)], dim=1)
-        return self._mean_scale(self.entropy_parameters(features))
+    def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
+        """(mean = a + delta, scale) [B, C, D, H, W] from z_hat and y_hat at earlier positions."""
+        psi = self.hyper_features(side, y_hat.shape[2:])
+        anchor, raw = self.anchors(psi, self.training)
+        offset, scale = self._refined(psi, raw, y_hat - anchor)
+        return anchor + offset, scale
 
     def decoding_steps(self, shape: tuple[int, int, int, int]) -> torch.Tensor:
         """Raster index of the position, the same for every channel."""
@@ -210,50 +239,59 @@ class ContextEntropyModel(HyperpriorEntropyModel):
         return torch.arange(d * h * w).view(1, d, h, w).expand(c, d, h, w).clone()
 
     def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
-        y_hat = round_ste(y) if self.training else torch.round(y)
-        mean, scale = self._from_psi(psi, y_hat)
-        return y_hat, quantize_integer(self.gaussian, y, mean, scale, self.training)
+        anchor, raw = self.anchors(psi, self.training)
+        y_hat, residual = quantize_anchored(y, anchor, self.training)
+        offset, scale = self._refined(psi, raw, residual)
+        lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
+        return y_hat, lik
 
     def _step_function(self, psi: torch.Tensor):
-        """(buffer, pos) -> (mean, scale) [B, C] for one position, reading earlier taps only."""
+        """(buffer, pos) -> (offset, scale) [B, C] for one position, reading earlier taps only."""
         offsets, weight = self.context.taps()
         r = self.kernel // 2
         padded = tuple(int(s) + 2 * r for s in psi.shape[2:])
         taps = flat_offsets(offsets, padded)
+        raw = psi.chunk(2, dim=1)[1]
 
         def params(buffer: torch.Tensor, pos: tuple[int, int, int]):
             flat = ((pos[0] + r) * padded[1] + pos[1] + r) * padded[2] + pos[2] + r
             ctx = F.linear(gather_taps(buffer, taps, flat), weight, self.context.bias)
             features = torch.cat([psi[:, :, pos[0], pos[1], pos[2]], ctx], dim=1)
-            return self._mean_scale(pointwise(self.entropy_parameters, features))
+            out = pointwise(self.entropy_parameters, features)
+            return refine(raw[:, :, pos[0], pos[1], pos[2]], out)
 
         return params
 
     def serial_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
         """(mean, scale) [B, C, D, H, W] computed position by position as the coder does."""
         psi = self.hyper_features(side, y_hat.shape[2:])
+        anchor, _ = self.anchors(psi, self.training)
         r = self.kernel // 2
-        buffer = F.pad(y_hat, (r,) * 6)
+        buffer = F.pad(y_hat - anchor, (r,) * 6)
         step = self._step_function(psi)
         means, scales = torch.zeros_like(y_hat), torch.zeros_like(y_hat)
         for d, h, w in raster_positions(y_hat.shape[2:]):
-            mean, scale = step(buffer, (d, h, w))
-            means[:, :, d, h, w], scales[:, :, d, h, w] = mean, scale
+            offset, scale = step(buffer, (d, h, w))
+            means[:, :, d, h, w] = anchor[:, :, d, h, w] + offset
+            scales[:, :, d, h, w] = scale
         return means, scales
 
-    def _encode_y(self, y: torch.Tensor, psi: torch.Tensor, writer: Any) -> torch.Tensor:
-        r = self.kernel // 2
-        buffer = serial_buffer(y.shape[0], self.channels, tuple(s + 2 * r for s in y.shape[2:]))
-        positions = raster_positions(y.shape[2:])
-        serial_code(self.gaussian, writer, self._step_function(psi), buffer, positions, r, y)
-        return _interior(buffer, r)
-
-    def _decode_y(self, reader: Any, psi: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+    def _code_y(self, stream: Any, psi: torch.Tensor, dims: tuple[int, ...], y):
+        """Serial coding shared by encoder (y given) and decoder (y None) -> y_hat."""
+        anchor, _ = self.anchors(psi, training=False)
         r = self.kernel // 2
         buffer = serial_buffer(dims[0], self.channels, tuple(s + 2 * r for s in dims[2:]))
         positions = raster_positions(dims[2:])
-        serial_code(self.gaussian, reader, self._step_function(psi), buffer, positions, r, None)
-        return _interior(buffer, r)
+        serial_code(
+            self.gaussian, stream, self._step_function(psi), buffer, positions, r, y, anchor
+        )
+        return _interior(buffer, r) + anchor
+
+    def _encode_y(self, y: torch.Tensor, psi: torch.Tensor, writer: Any) -> torch.Tensor:
+        return self._code_y(writer, psi, tuple(y.shape), y)
+
+    def _decode_y(self, reader: Any, psi: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
+        return self._code_y(reader, psi, tuple(dims), None)
 
 
 def _interior(buffer: torch.Tensor, r: int) -> torch.Tensor:

@@ -101,8 +101,8 @@ class GaussianConditional(nn.Module):
 
     ``offsets=False`` builds only the f = 0 tables: enough for mean-centred quantisation, where
     the coded symbol round(y - mu_q) has mean 0. ``offsets=True`` builds all ``mean_steps``
-    fractions for integer-grid quantisation (context models), where the symbol round(y) has mean
-    mu_q.
+    fractions for the context models, whose residual symbol round(y - anchor) has a mean offset
+    predicted by the context.
     """
 
     def __init__(
@@ -277,25 +277,49 @@ def quantize_centred(
     return y_hat, gaussian_likelihood(y_hat, mean_q, scale_q)
 
 
-def quantize_integer(
+def snap_anchor(gaussian: GaussianConditional, anchor: torch.Tensor, training: bool):
+    """Quantisation centres of the anchored (context) models -> float32 [...] like anchor.
+
+    Training: the anchor means as predicted; eval and coding: snapped to the 1/mean_steps grid,
+    so that encoder and decoder, which compute the anchors from z_hat alone, agree bit for bit.
+    """
+    anchor = anchor.float()
+    if training:
+        return anchor
+    return torch.round(anchor.detach() * gaussian.mean_steps) / gaussian.mean_steps
+
+
+def quantize_anchored(y: torch.Tensor, anchor: torch.Tensor, training: bool):
+    """Round y around its anchor: (y_hat = r + anchor, residual r = round(y - anchor)).
+
+    y, anchor [B, C, ...] -> both [B, C, ...]; r holds integers (straight-through in training).
+    The context networks read r, which the decoder has for every element it decoded before.
+    """
+    residual = round_ste(y.float() - anchor) if training else torch.round(y.float() - anchor)
+    return residual + anchor, residual
+
+
+def anchored_likelihood(
     gaussian: GaussianConditional,
     y: torch.Tensor,
-    mean: torch.Tensor,
+    residual: torch.Tensor,
+    anchor: torch.Tensor,
+    offset: torch.Tensor,
     scale: torch.Tensor,
     training: bool,
 ) -> torch.Tensor:
-    """Likelihood of the integer-grid y_hat = round(y) (context models); all [B, C, ...].
+    """Likelihood of the residual r under N(offset, scale); all [B, C, ...].
 
-    The caller has already computed mean/scale from round(y) (straight-through in training).
-    Training: likelihood of y + noise; eval: of round(y) under the snapped parameters.
+    The context refines the anchor's pmf with a mean ``offset`` (any real number, coded on the
+    1/mean_steps grid of the tables) and a scale. Training: likelihood of y + U(-1/2, 1/2) under
+    N(anchor + offset, scale); eval: exactly what the coder writes for r.
     """
-    y, mean = y.float(), mean.float()  # likelihoods in float32 even under autocast
     scale = gaussian.bounded_scale(scale.float())
     if training:
-        noisy = y + torch.empty_like(y).uniform_(-0.5, 0.5)
-        return gaussian_likelihood(noisy, mean, scale)
-    mean_q, scale_q, _, _ = gaussian.snap(mean, scale)
-    return gaussian_likelihood(torch.round(y), mean_q, scale_q)
+        noisy = y.float() + torch.empty_like(y, dtype=torch.float32).uniform_(-0.5, 0.5)
+        return gaussian_likelihood(noisy, anchor + offset.float(), scale)
+    offset_q, scale_q, _, _ = gaussian.snap(offset, scale)
+    return gaussian_likelihood(residual, offset_q, scale_q)
 
 
 def encode_centred(

@@ -30,6 +30,7 @@ from pcc.codec.entropy.gaussian_conditional import (
     decode_centred,
     encode_centred,
     quantize_centred,
+    snap_anchor,
 )
 
 
@@ -127,7 +128,7 @@ class HyperpriorEntropyModel(EntropyModel):
 
     name = "hyperprior"
     option_names = GaussianEntropyModel.option_names | {"hyper_channels"}
-    integer_grid = False  # True for models whose y_hat is round(y) (spatial context)
+    fractional_means = False  # True for context models (residual pmfs with a mean offset)
 
     def __init__(self, channels: int, **options: Any):
         super().__init__(channels, **options)
@@ -135,7 +136,7 @@ class HyperpriorEntropyModel(EntropyModel):
         self.h_a = HyperAnalysis(channels, self.hyper_channels)
         self.h_s = HyperSynthesis(self.hyper_channels, 2 * channels)
         self.z_prior = FactorizedPrior(self.hyper_channels)
-        self.gaussian = _gaussian_options(options, offsets=self.integer_grid)
+        self.gaussian = _gaussian_options(options, offsets=self.fractional_means)
 
     # --- hyper path ----------------------------------------------------------------------------
     def side_information(self, y: torch.Tensor) -> torch.Tensor:
@@ -151,6 +152,15 @@ class HyperpriorEntropyModel(EntropyModel):
         """Split 2C features into (mean, scale = softplus(raw)), each [B, C, ...]."""
         mean, raw = psi.chunk(2, dim=1)
         return mean, F.softplus(raw)
+
+    def anchors(self, psi: torch.Tensor, training: bool):
+        """psi [B, 2C, ...] -> (anchor a, raw scale), each [B, C, ...], for the context models.
+
+        The anchor is the hyperprior mean (snapped to the mean grid unless ``training``): the
+        context models round y around it and refine the residual's pmf.
+        """
+        mean, raw = psi.chunk(2, dim=1)
+        return snap_anchor(self.gaussian, mean, training), raw
 
     def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
         """(mean, scale) [B, C, D, H, W] from z_hat only."""

@@ -8,7 +8,10 @@
    step of the ladder); BD-rate / BD-PSNR against the G-PCC v23 octree and trisoup anchors.
 2. The six entropy models at lambda 0.1 (same transforms and recipe), with the bits each saves
    against the hyperprior curve *at equal D1* (:func:`pcc.codec.evaluate.bit_savings`).
-3. A ModelNet mesh and a KITTI frame (when ../shared/data has them) with the hyperprior ladder.
+3. The attention ladder: every bundled ``attention-l*`` model (each trained on top of the
+   ``hyperprior`` of the same lambda, whose reconstruction it shares) on the same ladder of
+   steps; its Pareto front against the G-PCC anchors and against the hyperprior front.
+4. A ModelNet mesh and a KITTI frame (when ../shared/data has them) with the hyperprior ladder.
 
 Needs ../shared/data (the bunny mesh). One torch thread (the numbers in the README were timed
 so). Writes the JSON and prints markdown tables.
@@ -95,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="output/codec/results.json")
     parser.add_argument(
-        "--sections", default="bunny,six,others", help="comma-separated: bunny, six, others"
+        "--sections",
+        default="bunny,six,attention,others",
+        help="comma-separated: bunny, six, attention, others",
     )
     parser.add_argument(
         "--bunny-json", default=None, help="reuse the bunny ladder of an earlier run's JSON"
@@ -109,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     sections = set(args.sections.split(","))
     bunny = canonical_bunny()
     front: list[dict] = []
-    if "bunny" in sections or "six" in sections:
+    if sections & {"bunny", "six", "attention"}:
         if args.bunny_json:
             rows = json.loads(Path(args.bunny_json).read_text())["bunny"]["rows"]
         else:
@@ -139,6 +144,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"six {m.name} {row['bpp']:.4f} {row['d1_psnr']:.2f}", flush=True)
         result["six_models"] = six
         print("\n## Six entropy models at lambda 0.1\n" + table(six, "savings_vs_hyperprior_curve"))
+
+    if "attention" in sections:
+        names = [m.name for m in models if m.entropy_model == "attention"]
+        rows = run_ladder(bunny, ladder(names), label="attention")
+        for row in rows:
+            row["savings_vs_hyperprior_curve"] = bit_savings(row, front)
+        att_front = pareto(rows)
+        hyper_curve = [(r["bpp"], r["d1_psnr"]) for r in front]
+        result["attention_ladder"] = {
+            "rows": rows,
+            "front": [r["point"] for r in att_front],
+            "bd_front": bd_summary(att_front, {**BUNNY_ANCHORS, "hyperprior-front": hyper_curve}),
+        }
+        print("\n## Bunny attention ladder\n" + table(rows, "savings_vs_hyperprior_curve"))
+        print("front:", result["attention_ladder"]["front"])
+        print(json.dumps(result["attention_ladder"]["bd_front"], indent=1))
 
     if "others" in sections:
         others = {}

@@ -16,10 +16,17 @@
 # Stage 3 (fine-tunes from BASE, GEOv2 c6's sequential warm start), lr 5e-4 decaying to 5e-5,
 #          everything trained:
 #            hyperprior at FINE_LAMBDAS (the other rate points), FINE_STEPS steps;
-#            the six entropy models at BASE_LAMBDA (hyperprior = the bundled BASE_LAMBDA point and
-#            the control), SIX_STEPS steps each: same starting transforms, same recipe.
-#          (FREEZE=1 instead keeps g_a / g_s frozen for the six, training.freeze [g_a, g_s], so
-#          they share the very same transforms; the README reports that variant too.)
+#            hyperprior, gaussian and channel at BASE_LAMBDA (hyperprior = the bundled BASE_LAMBDA
+#            point and the control), SIX_STEPS steps each: same starting transforms, same recipe.
+#          (FREEZE=1 instead keeps g_a / g_s frozen for them, training.freeze [g_a, g_s]; the
+#          README reports that variant too.)
+# Stage 4 (the spatial-context models context, attention, hybrid): they quantise around the
+#          hyperprior's mean and only refine the residual's pmf, so they start from the stage-3
+#          hyperprior at BASE_LAMBDA with everything but their context layers frozen
+#          (g_a, g_s, h_a, h_s and the z prior): they reconstruct bit-identically to it and
+#          their training lowers the rate only. CONTEXT_STEPS steps, lr 1e-3 decaying to 1e-4.
+#          The attention model (the best of the three) is also trained on top of the hyperprior
+#          of every lambda in ATTENTION_LAMBDAS: a second RD ladder, same reconstructions, fewer bits.
 # The weights-only exports (model.pt) are written to DEST/<name>.pt with float16 weights
 # (pcc.codec.checkpoint.export_checkpoint; loading casts them back to float32). Logs and resumable
 # checkpoints go to OUT/<name>/ (re-running resumes; finished runs are skipped).
@@ -35,10 +42,13 @@ LONG_STEPS=${LONG_STEPS:-12000}
 LONG_DECAY=${LONG_DECAY:-4000}
 FINE_STEPS=${FINE_STEPS:-2000}
 SIX_STEPS=${SIX_STEPS:-1500}
+CONTEXT_STEPS=${CONTEXT_STEPS:-6000}
 FREEZE=${FREEZE:-0}
 BASE_LAMBDA=${BASE_LAMBDA:-0.1}
 FINE_LAMBDAS=${FINE_LAMBDAS:-"0.025 0.4 1.5 4"}
-OTHERS=${OTHERS:-"gaussian channel context attention hybrid"}
+OTHERS=${OTHERS:-"gaussian channel"}
+CONTEXT_MODELS=${CONTEXT_MODELS:-"context attention hybrid"}
+ATTENTION_LAMBDAS=${ATTENTION_LAMBDAS:-"0.025 0.4 1.5 4"}
 JOBS=${JOBS:-2}
 COMMON=(--set training.progress=false)
 STAGE1=(--set data.train_blocks=2048 --set data.val_blocks=64 --set data.shape_bits=[7,8]
@@ -51,6 +61,9 @@ FINE=(--set training.val_every=500 --set training.checkpoint_every=250 --set tra
   --set training.lr_final=0.00005 --set training.lr_decay_steps="$FINE_STEPS")
 SIX=(--set training.val_every=500 --set training.checkpoint_every=250 --set training.lr=0.0005
   --set training.lr_final=0.00005 --set training.lr_decay_steps="$SIX_STEPS")
+CONTEXT=(--set training.val_every=500 --set training.checkpoint_every=250 --set training.lr=0.001
+  --set training.lr_final=0.0001 --set training.lr_decay_steps="$CONTEXT_STEPS"
+  --set training.freeze=[g_a,g_s,entropy.h_a,entropy.h_s,entropy.z_prior])
 FROZEN=""
 [ "$FREEZE" = 1 ] && FROZEN="--set training.freeze=[g_a,g_s]"
 
@@ -98,6 +111,17 @@ BASE="$OUT/long-l$BASE_LAMBDA/model.pt"
       "--set training.lmbda=$BASE_LAMBDA --set training.init_from=$BASE $FROZEN $options"
   done
 } | run_all
-for em in hyperprior $OTHERS; do export_model "$em-l$BASE_LAMBDA" "$em-l$BASE_LAMBDA"; done
+{
+  for em in $CONTEXT_MODELS; do
+    echo "$em-l$BASE_LAMBDA $CONTEXT_STEPS ${CONTEXT[*]} --set model.entropy_model=$em" \
+      "--set training.lmbda=$BASE_LAMBDA --set training.init_from=$OUT/hyperprior-l$BASE_LAMBDA/model.pt"
+  done
+  for lam in $ATTENTION_LAMBDAS; do
+    echo "attention-l$lam $CONTEXT_STEPS ${CONTEXT[*]} --set model.entropy_model=attention" \
+      "--set training.lmbda=$lam --set training.init_from=$OUT/hyperprior-l$lam/model.pt"
+  done
+} | run_all
+for em in hyperprior $OTHERS $CONTEXT_MODELS; do export_model "$em-l$BASE_LAMBDA" "$em-l$BASE_LAMBDA"; done
 for lam in $FINE_LAMBDAS; do export_model "hyperprior-l$lam" "hyperprior-l$lam"; done
+for lam in $ATTENTION_LAMBDAS; do export_model "attention-l$lam" "attention-l$lam"; done
 echo "bundled: $(ls "$DEST")"

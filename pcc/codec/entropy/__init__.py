@@ -11,7 +11,10 @@ attention  windowed attention over already decoded positions + hyper    (after Q
 hybrid     channel slices + masked spatial context inside each slice    He et al. 2022 (ELIC-like)
 ========== ============================================================ ===========================
 
-All share the contract of ``pcc.codec.entropy.base.EntropyModel``. Taught in
+All share the contract of ``pcc.codec.entropy.base.EntropyModel``. The three spatial models
+(context, attention, hybrid) quantise around the hyperprior's mean and refine the residual's pmf
+from the residuals decoded before (``pcc.codec.entropy.context``), so on top of a trained
+hyperprior they decode the same latent from fewer bits. Taught in
 ``notebooks/08_entropy_models.ipynb``.
 """
 

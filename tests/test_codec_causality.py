@@ -72,7 +72,7 @@ def test_decoding_steps_follow_each_models_order():
     assert steps["hyperprior"].unique().tolist() == [0]
     assert steps["channel"][:, 0, 0, 0].tolist() == [0, 1, 2, 3]  # one slice per step
     assert steps["context"][:, 2, 2, 2].tolist() == [26] * CHANNELS  # raster, all channels
-    assert steps["hybrid"][1, 0, 0, 1].item() == 27 + 1  # slice 1, raster position 1
+    assert steps["hybrid"][1, 0, 0, 1].item() == 1 * 4 + 1  # raster position 1, slice 1
 
 
 def _leak_context(model):
@@ -80,9 +80,7 @@ def _leak_context(model):
 
 
 def _leak_hybrid(model):
-    model.spatial_context[1].mask.copy_(
-        raster_mask(model.kernel, "B").expand_as(model.spatial_context[1].mask)
-    )
+    model.context.mask.copy_(raster_mask(model.kernel, "B").expand_as(model.context.mask))
 
 
 def _leak_attention(model):

@@ -286,3 +286,25 @@ def test_a_fresh_context_model_is_its_hyperprior(name):
     assert torch.allclose(out.likelihoods["y"], ref.likelihoods["y"], rtol=1e-6, atol=0)
     assert model.estimate_bits(y) == pytest.approx(hyper.estimate_bits(y), rel=1e-9)
     assert torch.equal(model.decompress(model.compress(y), tuple(y.shape)), ref.y_hat)
+
+
+def test_hybrid_group_mask_matches_a_loop_reference():
+    """Output group k sees every input channel strictly before the centre (raster order) and,
+    at the centre, only the input channels of the slices before k."""
+    from pcc.codec.entropy.hybrid import group_mask
+
+    sizes, kernel = [3, 2, 2], 3
+    channels, c = sum(sizes), kernel // 2
+    slice_of = [k for k, size in enumerate(sizes) for _ in range(size)]
+    reference = torch.zeros(2 * channels, channels, kernel, kernel, kernel)
+    for out in range(2 * channels):
+        for inp in range(channels):
+            for i in range(kernel):
+                for j in range(kernel):
+                    for m in range(kernel):
+                        before = (i, j, m) < (c, c, c)
+                        centre = (i, j, m) == (c, c, c)
+                        earlier_slice = slice_of[inp] < slice_of[out // 2]
+                        if before or (centre and earlier_slice):
+                            reference[out, inp, i, j, m] = 1.0
+    assert torch.equal(group_mask(kernel, sizes), reference)

@@ -8,7 +8,7 @@ hyperprior mean-scale hyperprior, non-parametric factorised z           Ballé 2
 channel    channel-conditional slices on top of the hyperprior          Minnen & Singh 2020
 context    masked 3D convolution in raster order + hyperprior           Minnen et al. 2018
 attention  windowed attention over already decoded positions + hyper    (after Qian et al. 2022)
-hybrid     channel slices + masked spatial context inside each slice    He et al. 2022 (ELIC-like)
+hybrid     masked spatial context + channel slices at each position     van den Oord 2016; He 2022
 ========== ============================================================ ===========================
 
 All share the contract of ``pcc.codec.entropy.base.EntropyModel``. The three spatial models

@@ -1,22 +1,21 @@
-"""Hybrid entropy model: channel slices + masked spatial context inside each slice (in the
-spirit of He et al. 2022, "ELIC: efficient learned image compression with unevenly grouped
-space-channel contextual adaptive coding", with a raster-order context instead of a
-checkerboard).
+"""Hybrid entropy model: spatial context + channel-conditional slices at every position (the
+channel-group masks of PixelCNN, van den Oord et al. 2016, on a 3D latent; the same two kinds of
+context as ELIC, He et al. 2022, "unevenly grouped space-channel contextual adaptive coding").
 
 Quantisation is anchored on the hyperprior as in ``pcc.codec.entropy.context``: y_hat = a + r with
-the anchor a from h_s(z_hat) and the integer residual r = round(y - a). Decoding order: slice 0 in
-raster order, then slice 1 in raster order, and so on. The residual pmf of slice k at position p
-is refined from
+the anchor a from h_s(z_hat) and the integer residual r = round(y - a). The C channels are split
+into K slices (default 4). Decoding order: position by position in raster order and, at each
+position, slice 0, then slice 1, ... So when slice k at position p is decoded, the decoder has
+every channel at the earlier positions and slices 0..k-1 at p itself: a strict superset of what the
+``context`` model sees. One masked 5^3 convolution over the residuals reads exactly that: its
+output group k (2 C_k channels) has every input channel at the taps before the centre and, at the
+centre, the input channels of slices < k (``group_mask``). Per slice, 1^3 convolutions fuse that
+group with psi (the last one zero at the start, so a fresh model is its hyperprior) into a mean
+offset and a scale correction of the residual's Gaussian.
 
-* the hyperprior features psi = h_s(z_hat) and the residuals of the completely decoded slices
-  r_{<k}, through a per-slice network (conv 3^3, ReLU, conv 3^3 -> F features) evaluated once
-  per slice;
-* a type-A masked 3D convolution over the residuals of slice k itself (positions before p);
-
-fused, together with psi at p itself, by 1^3 convolutions (the last one zero at the start)
-into a mean offset and a scale correction for the C_k channels of the slice. Coding is serial (slices x positions steps, each
-vectorised over the slice's channels and the batch), with the same per-position function on both
-sides.
+Coding is serial (positions x slices steps, each vectorised over the batch and the slice's
+channels), with the same per-step function on both sides; training evaluates the masked
+convolution in parallel (the two agree to float rounding, tested).
 
 Taught in ``notebooks/08_entropy_models.ipynb``.
 """
@@ -25,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,19 +36,50 @@ from pcc.codec.entropy.context import (
     flat_offsets,
     gather_taps,
     pointwise,
+    raster_mask,
     raster_positions,
     refine,
     serial_buffer,
-    serial_code,
     zero_last,
 )
 from pcc.codec.entropy.gaussian_conditional import anchored_likelihood, quantize_anchored
 from pcc.codec.entropy.hyperprior import HyperpriorEntropyModel
 
 
+def group_mask(kernel: int, sizes: list[int], out_per_channel: int = 2) -> torch.Tensor:
+    """Channel-group causal mask -> float32 [out, in, k, k, k], out = out_per_channel * C.
+
+    Output group k (out_per_channel * sizes[k] channels) sees every input channel at the taps
+    before the centre in raster order and, at the centre, the input channels of slices < k.
+    """
+    channels = sum(sizes)
+    starts = np.cumsum([0, *sizes])
+    spatial = raster_mask(kernel, "A")  # [k, k, k]
+    mask = spatial.expand(out_per_channel * channels, channels, -1, -1, -1).clone()
+    c = kernel // 2
+    for k, size in enumerate(sizes):
+        rows = slice(out_per_channel * int(starts[k]), out_per_channel * int(starts[k] + size))
+        mask[rows, : int(starts[k]), c, c, c] = 1.0
+    return mask
+
+
+class GroupMaskedConv3d(MaskedConv3d):
+    """Masked convolution with a ``group_mask``: the centre tap reads the earlier slices."""
+
+    def __init__(self, sizes: list[int], kernel: int):
+        channels = sum(sizes)
+        super().__init__(channels, 2 * channels, kernel, "A")
+        self.mask.copy_(group_mask(kernel, sizes))
+
+    def centre_weight(self) -> torch.Tensor:
+        """Effective weight of the centre tap [out, in] (zero outside the earlier slices)."""
+        r = self.kernel_size[0] // 2
+        return self.masked_weight()[:, :, r, r, r]
+
+
 class HybridEntropyModel(HyperpriorEntropyModel):
-    """Hyperprior + channel slices + spatial masked context. Options ``slices`` (4), ``kernel``
-    (5), ``slice_hidden`` (default max(C, 8))."""
+    """Hyperprior-anchored quantisation + spatial context + channel slices at each position.
+    Options ``slices`` (4), ``kernel`` (5), ``slice_hidden`` (default max(C, 8))."""
 
     name = "hybrid"
     option_names = HyperpriorEntropyModel.option_names | {"slices", "kernel", "slice_hidden"}
@@ -59,64 +90,43 @@ class HybridEntropyModel(HyperpriorEntropyModel):
         self.sizes = slice_sizes(channels, int(options.get("slices", min(4, channels))))
         self.kernel = int(options.get("kernel", 5))
         hidden = int(options.get("slice_hidden", max(channels, 8)))
-        self.channel_context = nn.ModuleList()
-        self.spatial_context = nn.ModuleList()
-        self.fusion = nn.ModuleList()
-        done = 0
-        for size in self.sizes:
-            self.channel_context.append(
-                nn.Sequential(
-                    nn.Conv3d(2 * channels + done, hidden, 3, padding=1),
-                    nn.ReLU(),
-                    nn.Conv3d(hidden, hidden, 3, padding=1),
-                )
+        self.context = GroupMaskedConv3d(self.sizes, self.kernel)
+        self.fusion = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv3d(2 * channels + 2 * size, 2 * hidden, 1),
+                nn.ReLU(),
+                nn.Conv3d(2 * hidden, hidden, 1),
+                nn.ReLU(),
+                zero_last(nn.Conv3d(hidden, 2 * size, 1)),
             )
-            self.spatial_context.append(MaskedConv3d(size, 2 * size, self.kernel, "A"))
-            self.fusion.append(
-                nn.Sequential(
-                    nn.Conv3d(2 * channels + hidden + 2 * size, hidden, 1),
-                    nn.ReLU(),
-                    zero_last(nn.Conv3d(hidden, 2 * size, 1)),
-                )
-            )
-            done += size
-
-    def _channel_features(self, k: int, psi: torch.Tensor, decoded: list[torch.Tensor]):
-        """Features [B, F, D, H, W] of slice k from psi and the residuals of the slices < k."""
-        inputs = torch.cat([psi, *decoded], dim=1) if decoded else psi
-        return self.channel_context[k](inputs)
-
-    def _slice_refined(self, k: int, psi, features, raw_k, residual_k):
-        """Parallel (training) (offset, scale) [B, C_k, D, H, W] of slice k."""
-        ctx = self.spatial_context[k](residual_k)
-        return refine(raw_k, self.fusion[k](torch.cat([psi, features, ctx], dim=1)))
+            for size in self.sizes
+        )
 
     def _refined(self, psi: torch.Tensor, raw: torch.Tensor, residual: torch.Tensor):
-        """(offset, scale) [B, C, D, H, W]: slice k sees psi, residuals < k and its own past."""
-        parts = list(torch.split(residual, self.sizes, dim=1))
+        """(offset, scale) [B, C, D, H, W] from psi and the residuals decoded before each
+        element (earlier positions: all channels; this position: earlier slices)."""
+        groups = torch.split(self.context(residual), [2 * s for s in self.sizes], dim=1)
         raws = torch.split(raw, self.sizes, dim=1)
         offsets, scales = [], []
-        for k in range(len(self.sizes)):
-            features = self._channel_features(k, psi, parts[:k])
-            offset, scale = self._slice_refined(k, psi, features, raws[k], parts[k])
+        for k, (group, raw_k) in enumerate(zip(groups, raws, strict=True)):
+            offset, scale = refine(raw_k, self.fusion[k](torch.cat([psi, group], dim=1)))
             offsets.append(offset)
             scales.append(scale)
         return torch.cat(offsets, 1), torch.cat(scales, 1)
 
     def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
-        """(mean = a + delta, scale) [B, C, D, H, W]: slice k uses z_hat, slices < k and its
-        own past."""
+        """(mean = a + delta, scale) [B, C, D, H, W] in the position-major, slice-minor order."""
         psi = self.hyper_features(side, y_hat.shape[2:])
         anchor, raw = self.anchors(psi, self.training)
         offset, scale = self._refined(psi, raw, y_hat - anchor)
         return anchor + offset, scale
 
     def decoding_steps(self, shape: tuple[int, int, int, int]) -> torch.Tensor:
-        """slice index * (D H W) + raster index of the position."""
+        """raster index of the position * K + slice index."""
         c, d, h, w = shape
         per_slice = torch.repeat_interleave(torch.arange(len(self.sizes)), torch.tensor(self.sizes))
         raster = torch.arange(d * h * w).view(1, d, h, w)
-        return (per_slice.view(-1, 1, 1, 1) * (d * h * w) + raster).expand(c, d, h, w).clone()
+        return (raster * len(self.sizes) + per_slice.view(-1, 1, 1, 1)).expand(c, d, h, w).clone()
 
     def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
         anchor, raw = self.anchors(psi, self.training)
@@ -125,59 +135,77 @@ class HybridEntropyModel(HyperpriorEntropyModel):
         lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
         return y_hat, lik
 
-    def _step_function(self, k: int, psi: torch.Tensor, features: torch.Tensor, raw_k):
-        """(residual buffer of slice k, pos) -> (offset, scale) [B, C_k] from earlier positions."""
-        offsets, weight = self.spatial_context[k].taps()
-        bias = self.spatial_context[k].bias
+    def _step_function(self, psi: torch.Tensor):
+        """(residual buffer [B, C, ...] padded by r, pos, k) -> (offset, scale) [B, C_k] of slice
+        k at pos, from the earlier positions (all channels) and the earlier slices at pos."""
+        offsets, weight = self.context.taps()  # [T, 3], [2C, T * C]
+        centre = self.context.centre_weight()  # [2C, C]
+        bias = self.context.bias
         r = self.kernel // 2
-        padded = tuple(int(s) + 2 * r for s in features.shape[2:])
+        padded = tuple(int(s) + 2 * r for s in psi.shape[2:])
         taps = flat_offsets(offsets, padded)
+        raw = psi.chunk(2, dim=1)[1]
+        starts = np.cumsum([0, *self.sizes]).tolist()
+        rows = [slice(2 * starts[k], 2 * starts[k + 1]) for k in range(len(self.sizes))]
+        cache: dict[tuple[int, int, int], torch.Tensor] = {}
 
-        def params(buffer: torch.Tensor, pos: tuple[int, int, int]):
-            flat = ((pos[0] + r) * padded[1] + pos[1] + r) * padded[2] + pos[2] + r
-            ctx = F.linear(gather_taps(buffer, taps, flat), weight, bias)
+        def params(buffer: torch.Tensor, pos: tuple[int, int, int], k: int):
             d, h, w = pos
-            feat = torch.cat([psi[:, :, d, h, w], features[:, :, d, h, w], ctx], dim=1)
-            return refine(raw_k[:, :, pos[0], pos[1], pos[2]], pointwise(self.fusion[k], feat))
+            if pos not in cache:  # the earlier positions' contribution, once per position
+                cache.clear()
+                flat = ((d + r) * padded[1] + h + r) * padded[2] + w + r
+                cache[pos] = F.linear(gather_taps(buffer, taps, flat), weight, bias)  # [B, 2C]
+            ctx = cache[pos][:, rows[k]]
+            if starts[k]:
+                here = buffer[:, : starts[k], d + r, h + r, w + r]  # [B, earlier slices]
+                ctx = ctx + F.linear(here, centre[rows[k], : starts[k]])
+            out = pointwise(self.fusion[k], torch.cat([psi[:, :, d, h, w], ctx], dim=1))
+            return refine(raw[:, starts[k] : starts[k + 1], d, h, w], out)
 
         return params
 
     def serial_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
         """(mean, scale) [B, C, D, H, W] computed step by step as the coder does."""
         psi = self.hyper_features(side, y_hat.shape[2:])
-        anchor, raw = self.anchors(psi, self.training)
-        parts = list(torch.split(y_hat - anchor, self.sizes, dim=1))
-        raws = torch.split(raw, self.sizes, dim=1)
+        anchor, _ = self.anchors(psi, self.training)
         r = self.kernel // 2
-        offsets, scales = [], []
-        for k in range(len(self.sizes)):
-            step = self._step_function(k, psi, self._channel_features(k, psi, parts[:k]), raws[k])
-            buffer = F.pad(parts[k], (r,) * 6)
-            offset_k, scale_k = torch.zeros_like(parts[k]), torch.zeros_like(parts[k])
-            for d, h, w in raster_positions(y_hat.shape[2:]):
-                offset, scale = step(buffer, (d, h, w))
-                offset_k[:, :, d, h, w], scale_k[:, :, d, h, w] = offset, scale
-            offsets.append(offset_k)
-            scales.append(scale_k)
-        return anchor + torch.cat(offsets, 1), torch.cat(scales, 1)
+        buffer = F.pad(y_hat - anchor, (r,) * 6)
+        step = self._step_function(psi)
+        starts = np.cumsum([0, *self.sizes]).tolist()
+        means, scales = torch.zeros_like(y_hat), torch.zeros_like(y_hat)
+        for d, h, w in raster_positions(y_hat.shape[2:]):
+            for k in range(len(self.sizes)):
+                offset, scale = step(buffer, (d, h, w), k)
+                ch = slice(starts[k], starts[k + 1])
+                means[:, ch, d, h, w] = anchor[:, ch, d, h, w] + offset
+                scales[:, ch, d, h, w] = scale
+        return means, scales
 
     def _code_y(self, stream: Any, psi: torch.Tensor, dims: tuple[int, ...], y):
         """Serial coding shared by encoder (y given) and decoder (y None) -> y_hat."""
-        anchor, raw = self.anchors(psi, training=False)
-        anchors = torch.split(anchor, self.sizes, dim=1)
-        raws = torch.split(raw, self.sizes, dim=1)
+        anchor, _ = self.anchors(psi, training=False)
         r = self.kernel // 2
-        positions = raster_positions(dims[2:])
-        pad = tuple(s + 2 * r for s in dims[2:])
-        y_parts = list(torch.split(y, self.sizes, dim=1)) if y is not None else None
-        decoded: list[torch.Tensor] = []  # residuals of the slices done
-        for k, size in enumerate(self.sizes):
-            step = self._step_function(k, psi, self._channel_features(k, psi, decoded), raws[k])
-            buffer = serial_buffer(dims[0], size, pad)
-            y_k = y_parts[k] if y_parts is not None else None
-            serial_code(self.gaussian, stream, step, buffer, positions, r, y_k, anchors[k])
-            decoded.append(_interior(buffer, r))
-        return torch.cat(decoded, 1) + anchor
+        buffer = serial_buffer(dims[0], self.channels, tuple(s + 2 * r for s in dims[2:]))
+        step = self._step_function(psi)
+        starts = np.cumsum([0, *self.sizes]).tolist()
+        for pos in raster_positions(dims[2:]):
+            d, h, w = pos
+            for k in range(len(self.sizes)):
+                ch = slice(starts[k], starts[k + 1])
+                offset, scale = step(buffer, pos, k)
+                _, _, m_idx, s_idx = self.gaussian.snap(offset, self.gaussian.bounded_scale(scale))
+                if y is not None:
+                    sym = torch.round(y[:, ch, d, h, w] - anchor[:, ch, d, h, w]).to(torch.int64)
+                    self.gaussian.encode(
+                        stream, sym.numpy(), s_idx.numpy(), m_idx.numpy(), grouped=False
+                    )
+                else:
+                    values = self.gaussian.decode(
+                        stream, s_idx.numpy(), m_idx.numpy(), grouped=False
+                    )
+                    sym = torch.from_numpy(np.asarray(values)).view(s_idx.shape)
+                buffer[:, ch, d + r, h + r, w + r] = sym.to(buffer.dtype)
+        return _interior(buffer, r) + anchor
 
     def _encode_y(self, y: torch.Tensor, psi: torch.Tensor, writer: Any) -> torch.Tensor:
         return self._code_y(writer, psi, tuple(y.shape), y)

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from pcc.codec.entropy.context import (
+    AnchoredContextModel,
     causal_offsets,
     raster_positions,
     refine,
@@ -40,7 +41,6 @@ from pcc.codec.entropy.context import (
     spatial_rows,
     zero_last,
 )
-from pcc.codec.entropy.gaussian_conditional import anchored_likelihood, quantize_anchored
 from pcc.codec.entropy.hyperprior import HyperpriorEntropyModel
 
 
@@ -186,13 +186,12 @@ class AttentionBlock(nn.Module):
         return h + self.mlp(self.norm_mlp(h))
 
 
-class AttentionEntropyModel(HyperpriorEntropyModel):
+class AttentionEntropyModel(AnchoredContextModel):
     """Hyperprior + causal windowed attention. Options: ``window`` (radius w, default 2),
     ``dim`` (default max(16, 2C) rounded to ``heads``), ``heads`` (4), ``layers`` (2)."""
 
     name = "attention"
     option_names = HyperpriorEntropyModel.option_names | {"window", "heads", "dim", "layers"}
-    fractional_means = True
 
     def __init__(self, channels: int, **options: Any):
         super().__init__(channels, **options)
@@ -235,13 +234,6 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         out = out.transpose(1, 2).reshape(raw.shape[0], 2 * raw.shape[1], *raw.shape[2:])
         return refine(raw, out)
 
-    def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
-        """(mean = a + delta, scale) [B, C, D, H, W] from z_hat and decoded window neighbours."""
-        psi = self.hyper_features(side, y_hat.shape[2:])
-        anchor, raw = self.anchors(psi, self.training)
-        offset, scale = self._refined(psi, raw, y_hat - anchor)
-        return anchor + offset, scale
-
     def dense_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
         """``conditional_parameters`` through full P x P masked attention (the reference)."""
         psi = self.hyper_features(side, y_hat.shape[2:])
@@ -267,13 +259,6 @@ class AttentionEntropyModel(HyperpriorEntropyModel):
         """Raster index of the position, the same for every channel."""
         c, d, h, w = shape
         return torch.arange(d * h * w).view(1, d, h, w).expand(c, d, h, w).clone()
-
-    def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
-        anchor, raw = self.anchors(psi, self.training)
-        y_hat, residual = quantize_anchored(y, anchor, self.training)
-        offset, scale = self._refined(psi, raw, residual)
-        lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
-        return y_hat, lik
 
     def _step_function(self, psi: torch.Tensor, spatial: tuple[int, ...]):
         """(buffer [B, C, D, H, W] of residuals, pos) -> (offset, scale) [B, C] at pos.

@@ -200,13 +200,37 @@ def zero_last(layer: nn.Module) -> nn.Module:
     return layer
 
 
-class ContextEntropyModel(HyperpriorEntropyModel):
+class AnchoredContextModel(HyperpriorEntropyModel):
+    """Base of the spatial-context models (context, attention, hybrid): y is rounded around the
+    hyperprior's anchor and a subclass's ``_refined(psi, raw, residual)`` -> (offset, scale)
+    [B, C, D, H, W] refines the residual's pmf from the residuals decoded before each element."""
+
+    fractional_means = True
+
+    def _refined(self, psi: torch.Tensor, raw: torch.Tensor, residual: torch.Tensor):
+        raise NotImplementedError
+
+    def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
+        """(mean = a + delta, scale) [B, C, D, H, W] from z_hat and the earlier elements."""
+        psi = self.hyper_features(side, y_hat.shape[2:])
+        anchor, raw = self.anchors(psi, self.training)
+        offset, scale = self._refined(psi, raw, y_hat - anchor)
+        return anchor + offset, scale
+
+    def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
+        anchor, raw = self.anchors(psi, self.training)
+        y_hat, residual = quantize_anchored(y, anchor, self.training)
+        offset, scale = self._refined(psi, raw, residual)
+        lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
+        return y_hat, lik
+
+
+class ContextEntropyModel(AnchoredContextModel):
     """Hyperprior-anchored quantisation + masked 3D convolutional context over the residuals.
     Option ``kernel`` (odd, default 5)."""
 
     name = "context"
     option_names = HyperpriorEntropyModel.option_names | {"kernel"}
-    fractional_means = True
 
     def __init__(self, channels: int, **options: Any):
         super().__init__(channels, **options)
@@ -226,24 +250,10 @@ class ContextEntropyModel(HyperpriorEntropyModel):
         features = torch.cat([psi, self.context(residual)], dim=1)
         return refine(raw, self.entropy_parameters(features))
 
-    def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
-        """(mean = a + delta, scale) [B, C, D, H, W] from z_hat and y_hat at earlier positions."""
-        psi = self.hyper_features(side, y_hat.shape[2:])
-        anchor, raw = self.anchors(psi, self.training)
-        offset, scale = self._refined(psi, raw, y_hat - anchor)
-        return anchor + offset, scale
-
     def decoding_steps(self, shape: tuple[int, int, int, int]) -> torch.Tensor:
         """Raster index of the position, the same for every channel."""
         c, d, h, w = shape
         return torch.arange(d * h * w).view(1, d, h, w).expand(c, d, h, w).clone()
-
-    def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
-        anchor, raw = self.anchors(psi, self.training)
-        y_hat, residual = quantize_anchored(y, anchor, self.training)
-        offset, scale = self._refined(psi, raw, residual)
-        lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
-        return y_hat, lik
 
     def _step_function(self, psi: torch.Tensor):
         """(buffer, pos) -> (offset, scale) [B, C] for one position, reading earlier taps only."""

@@ -31,6 +31,7 @@ from torch import nn
 
 from pcc.codec.entropy.channel import slice_sizes
 from pcc.codec.entropy.context import (
+    AnchoredContextModel,
     MaskedConv3d,
     _interior,
     flat_offsets,
@@ -42,7 +43,6 @@ from pcc.codec.entropy.context import (
     serial_buffer,
     zero_last,
 )
-from pcc.codec.entropy.gaussian_conditional import anchored_likelihood, quantize_anchored
 from pcc.codec.entropy.hyperprior import HyperpriorEntropyModel
 
 
@@ -77,13 +77,12 @@ class GroupMaskedConv3d(MaskedConv3d):
         return self.masked_weight()[:, :, r, r, r]
 
 
-class HybridEntropyModel(HyperpriorEntropyModel):
+class HybridEntropyModel(AnchoredContextModel):
     """Hyperprior-anchored quantisation + spatial context + channel slices at each position.
     Options ``slices`` (4), ``kernel`` (5), ``slice_hidden`` (default max(C, 8))."""
 
     name = "hybrid"
     option_names = HyperpriorEntropyModel.option_names | {"slices", "kernel", "slice_hidden"}
-    fractional_means = True
 
     def __init__(self, channels: int, **options: Any):
         super().__init__(channels, **options)
@@ -114,26 +113,12 @@ class HybridEntropyModel(HyperpriorEntropyModel):
             scales.append(scale)
         return torch.cat(offsets, 1), torch.cat(scales, 1)
 
-    def conditional_parameters(self, y_hat: torch.Tensor, side: torch.Tensor):
-        """(mean = a + delta, scale) [B, C, D, H, W] in the position-major, slice-minor order."""
-        psi = self.hyper_features(side, y_hat.shape[2:])
-        anchor, raw = self.anchors(psi, self.training)
-        offset, scale = self._refined(psi, raw, y_hat - anchor)
-        return anchor + offset, scale
-
     def decoding_steps(self, shape: tuple[int, int, int, int]) -> torch.Tensor:
         """raster index of the position * K + slice index."""
         c, d, h, w = shape
         per_slice = torch.repeat_interleave(torch.arange(len(self.sizes)), torch.tensor(self.sizes))
         raster = torch.arange(d * h * w).view(1, d, h, w)
         return (raster * len(self.sizes) + per_slice.view(-1, 1, 1, 1)).expand(c, d, h, w).clone()
-
-    def _y_forward(self, y: torch.Tensor, psi: torch.Tensor):
-        anchor, raw = self.anchors(psi, self.training)
-        y_hat, residual = quantize_anchored(y, anchor, self.training)
-        offset, scale = self._refined(psi, raw, residual)
-        lik = anchored_likelihood(self.gaussian, y, residual, anchor, offset, scale, self.training)
-        return y_hat, lik
 
     def _step_function(self, psi: torch.Tensor):
         """(residual buffer [B, C, ...] padded by r, pos, k) -> (offset, scale) [B, C_k] of slice

@@ -170,26 +170,30 @@ def serial_code(
     padded buffer [B, C_s, ...]. ``anchor`` [B, C_s, D, H, W] holds the snapped anchors.
     Returns the buffer (of residuals; y_hat = interior + anchor).
     """
-    for pos in positions:
-        offset, scale = params(buffer, pos)
-        _, _, m_idx, s_idx = gaussian.snap(offset, gaussian.bounded_scale(scale))
-        d, h, w = pos
-        if y is not None:
-            sym = torch.round(y[:, :, d, h, w] - anchor[:, :, d, h, w]).to(torch.int64)
-            gaussian.encode(stream, sym.numpy(), s_idx.numpy(), m_idx.numpy(), grouped=False)
-        else:
-            values = gaussian.decode(stream, s_idx.numpy(), m_idx.numpy(), grouped=False)
-            sym = torch.from_numpy(np.asarray(values)).view(s_idx.shape)
-        buffer[:, :, d + r, h + r, w + r] = sym.to(buffer.dtype)
+    for d, h, w in positions:
+        offset, scale = params(buffer, (d, h, w))
+        target = None if y is None else y[:, :, d, h, w] - anchor[:, :, d, h, w]
+        buffer[:, :, d + r, h + r, w + r] = code_residual(gaussian, stream, offset, scale, target)
     return buffer
 
 
-def refine(raw: torch.Tensor, out: torch.Tensor, dim: int = 1):
-    """Context output [.., 2C, ..] -> (offset delta, scale softplus(raw_h + d_raw)), each [.., C, ..].
+def code_residual(gaussian, stream: Any, offset, scale, target) -> torch.Tensor:
+    """One serial step: snap (offset, scale) [B, n]; write round(target) [B, n] (encoder) or,
+    with target None, read the residuals (decoder) -> float32 [B, n] integer residuals."""
+    _, _, m_idx, s_idx = gaussian.snap(offset, gaussian.bounded_scale(scale))
+    if target is not None:
+        sym = torch.round(target).to(torch.int64)
+        gaussian.encode(stream, sym.numpy(), s_idx.numpy(), m_idx.numpy(), grouped=False)
+    else:
+        values = gaussian.decode(stream, s_idx.numpy(), m_idx.numpy(), grouped=False)
+        sym = torch.from_numpy(np.asarray(values)).view(s_idx.shape)
+    return sym.to(torch.float32)
 
-    ``raw`` is the hyperprior's raw scale; ``out`` splits into (delta, d_raw) along ``dim``.
-    """
-    offset, d_raw = out.chunk(2, dim=dim)
+
+def refine(raw: torch.Tensor, out: torch.Tensor):
+    """Context output [B, 2C, ...] -> (offset delta, scale softplus(raw_h + d_raw)), each
+    [B, C, ...]; ``raw`` is the hyperprior's raw scale, ``out`` splits into (delta, d_raw)."""
+    offset, d_raw = out.chunk(2, dim=1)
     return offset, F.softplus(raw + d_raw)
 
 

@@ -139,10 +139,14 @@ class GaussianConditional(nn.Module):
         mean_q = mean_idx / mean_steps with mean_idx = round(mean * mean_steps);
         scale_q = scale_table[scale_idx] >= scale (binary search).
         """
-        mean_idx = torch.round(mean.detach().float() * self.mean_steps).to(torch.int64)
-        mean_q = mean_idx.to(torch.float32) / self.mean_steps
+        mean_q, mean_idx = self.snap_mean(mean)
         s_idx = scale_index(scale.detach().float(), self.scale_table)
         return mean_q, self.scale_table[s_idx], mean_idx, s_idx
+
+    def snap_mean(self, mean: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """mean [...] -> (mean_q float32, mean_idx int64) on the 1/mean_steps grid."""
+        mean_idx = torch.round(mean.detach().float() * self.mean_steps).to(torch.int64)
+        return mean_idx.to(torch.float32) / self.mean_steps, mean_idx
 
     # --- tables ----------------------------------------------------------------------------
     def update(self, force: bool = False) -> None:
@@ -283,10 +287,7 @@ def snap_anchor(gaussian: GaussianConditional, anchor: torch.Tensor, training: b
     Training: the anchor means as predicted; eval and coding: snapped to the 1/mean_steps grid,
     so that encoder and decoder, which compute the anchors from z_hat alone, agree bit for bit.
     """
-    anchor = anchor.float()
-    if training:
-        return anchor
-    return torch.round(anchor.detach() * gaussian.mean_steps) / gaussian.mean_steps
+    return anchor.float() if training else gaussian.snap_mean(anchor)[0]
 
 
 def quantize_anchored(y: torch.Tensor, anchor: torch.Tensor, training: bool):

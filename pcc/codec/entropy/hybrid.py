@@ -34,6 +34,7 @@ from pcc.codec.entropy.context import (
     AnchoredContextModel,
     MaskedConv3d,
     _interior,
+    code_residual,
     flat_offsets,
     gather_taps,
     pointwise,
@@ -178,18 +179,9 @@ class HybridEntropyModel(AnchoredContextModel):
             for k in range(len(self.sizes)):
                 ch = slice(starts[k], starts[k + 1])
                 offset, scale = step(buffer, pos, k)
-                _, _, m_idx, s_idx = self.gaussian.snap(offset, self.gaussian.bounded_scale(scale))
-                if y is not None:
-                    sym = torch.round(y[:, ch, d, h, w] - anchor[:, ch, d, h, w]).to(torch.int64)
-                    self.gaussian.encode(
-                        stream, sym.numpy(), s_idx.numpy(), m_idx.numpy(), grouped=False
-                    )
-                else:
-                    values = self.gaussian.decode(
-                        stream, s_idx.numpy(), m_idx.numpy(), grouped=False
-                    )
-                    sym = torch.from_numpy(np.asarray(values)).view(s_idx.shape)
-                buffer[:, ch, d + r, h + r, w + r] = sym.to(buffer.dtype)
+                target = None if y is None else y[:, ch, d, h, w] - anchor[:, ch, d, h, w]
+                residual = code_residual(self.gaussian, stream, offset, scale, target)
+                buffer[:, ch, d + r, h + r, w + r] = residual
         return _interior(buffer, r) + anchor
 
     def _encode_y(self, y: torch.Tensor, psi: torch.Tensor, writer: Any) -> torch.Tensor:

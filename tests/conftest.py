@@ -72,3 +72,70 @@ def wake_refinement(model, std: float = 0.3, seed: int = 5):
             if param.numel() and not bool(param.any()):
                 param.copy_(torch.randn(param.shape, generator=g) * std)
     return model
+
+
+# --------------------------------------------------------------------------- notebooks
+NOTEBOOKS = REPO / "notebooks"
+NOTEBOOK_REFS = REPO / "tests" / "notebook_refs"
+
+
+def _run_notebook(name: str, timeout: int = 900) -> dict:
+    """Execute the lesson ``name`` once at its test parameters and return its ``metrics.json``.
+
+    The executed file is the nbval reference ``tests/notebook_refs/<name>.ipynb`` written by
+    ``tools/notebook_refs.py`` (the notebook's cells plus papermill's injected test parameters,
+    with the recorded outputs of the ``# NBVAL_CHECK_OUTPUT`` cells): ``pytest --nbval-lax`` runs
+    every cell and compares the checked cells' text with the recording, after the
+    ``nbval_sanitize.cfg`` rules. A reference whose cells differ from the notebook fails first.
+    """
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import nbformat
+
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        from notebook_refs import cell_signature
+    finally:
+        sys.path.pop(0)
+
+    src, ref = NOTEBOOKS / f"{name}.ipynb", NOTEBOOK_REFS / f"{name}.ipynb"
+    assert src.is_file(), f"no notebook {src}"
+    assert ref.is_file(), f"no reference {ref}: run tools/notebook_refs.py {name}"
+    nb = nbformat.read(src, as_version=4)
+    ref_nb = nbformat.read(ref, as_version=4)
+    assert ref_nb.metadata.get("pcc", {}).get("source_signature") == cell_signature(nb), (
+        f"{ref.name} is out of date with notebooks/{name}.ipynb: run tools/notebook_refs.py {name}"
+    )
+    out_dir = REPO / nb.metadata["pcc"]["test_parameters"]["out_dir"]
+    shutil.rmtree(out_dir, ignore_errors=True)
+    env = dict(os.environ, MPLBACKEND="Agg", PCC_PROGRESS="0", PYTHONHASHSEED="0")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--nbval-lax",
+        "--nbval-current-env",
+        "--nbval-sanitize-with",
+        str(REPO / "nbval_sanitize.cfg"),
+        f"--nbval-cell-timeout={timeout}",
+        str(ref),
+    ]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, (
+        f"notebook {name} failed under nbval:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+    )
+    metrics = out_dir / "metrics.json"
+    assert metrics.is_file(), f"notebook {name} wrote no {metrics}"
+    return json.loads(metrics.read_text())
+
+
+@pytest.fixture
+def run_notebook():
+    """``run_notebook(name) -> dict``: execute a lesson at its test parameters (see above)."""
+    return _run_notebook

@@ -15,10 +15,19 @@ from conftest import REPO
 PCC = REPO / "pcc"
 
 # Modules every layer may use: errors, file formats, metrics, and the plain Gaussian container.
-BOTTOM = ("pcc.errors", "pcc.io", "pcc.metrics", "pcc.gaussians.model", "pcc._open3d")
+BOTTOM = (
+    "pcc.errors",
+    "pcc.io",
+    "pcc.metrics",
+    "pcc.gaussians.model",
+    "pcc._open3d",
+    "pcc.progress",
+    "pcc.timing",
+    "pcc.memory",
+)
 GS_SIDE = ("pcc.gaussians", "pcc.c3dgs", "pcc.data")
 PC_SIDE = ("pcc.pointcloud", "pcc.codec")
-TOP = ("pcc.cli", "pcc.bench", "pcc.demo", "pcc.__main__")
+TOP = ("pcc.cli", "pcc.bench", "pcc.demo", "pcc.__main__", "pcc.sweep", "pcc.results")
 
 
 def _module_name(path) -> str:

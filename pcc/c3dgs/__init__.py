@@ -6,17 +6,45 @@ Modules, one job each: :mod:`~pcc.c3dgs.sensitivity`, :mod:`~pcc.c3dgs.prune`,
 :mod:`~pcc.c3dgs.vq`, :mod:`~pcc.c3dgs.features`, :mod:`~pcc.c3dgs.quantize`,
 :mod:`~pcc.c3dgs.compressed_model`, :mod:`~pcc.c3dgs.finetune`, :mod:`~pcc.c3dgs.storage_npz`,
 :mod:`~pcc.c3dgs.storage_pcc`, :mod:`~pcc.c3dgs.presets`, :mod:`~pcc.c3dgs.pipeline`.
-Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+The pipeline one step at a time, each returning a dataclass of plain data:
+:mod:`~pcc.c3dgs.stages` (``from pcc.c3dgs import stages``; ``stages.sensitivity``,
+``stages.prune``, ``stages.quantize_colors``, ``stages.quantize_shapes``, ``stages.finetune``,
+``stages.quantize``, ``stages.store``, ``stages.evaluate``).
+Taught in ``notebooks/01_sensitivity.ipynb`` .. ``06_whole_pipeline.ipynb`` (one notebook per step).
 """
 
+from pcc.c3dgs import stages
 from pcc.c3dgs.compressed_model import IndexedGaussians, QuantizedGaussians, finalize
 from pcc.c3dgs.pipeline import compress, evaluate, load_compressed, run, save_compressed
-from pcc.c3dgs.presets import C3dgsConfig, VQConfig, get_preset
+from pcc.c3dgs.presets import C3dgsConfig, ConfigError, VQConfig, apply_overrides, get_preset
 from pcc.c3dgs.sensitivity import Sensitivity, compute_sensitivity
+from pcc.c3dgs.stages import (
+    EvalResult,
+    FinetuneResult,
+    PruneResult,
+    SensitivityResult,
+    StoreResult,
+    ViewMetrics,
+    VQStage,
+    quantize_colors,
+    quantize_shapes,
+)
 from pcc.c3dgs.vq import VectorQuantizer
 
 __all__ = [
     "C3dgsConfig",
+    "ConfigError",
+    "EvalResult",
+    "FinetuneResult",
+    "PruneResult",
+    "SensitivityResult",
+    "StoreResult",
+    "VQStage",
+    "ViewMetrics",
+    "apply_overrides",
+    "quantize_colors",
+    "quantize_shapes",
+    "stages",
     "IndexedGaussians",
     "QuantizedGaussians",
     "Sensitivity",

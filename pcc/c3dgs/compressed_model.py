@@ -13,7 +13,7 @@ scatter-add into the shared rows, as c3dgs's indexed rasteriser). :class:`Quanti
 what gets stored: fp16 means, int8 codes with per-tensor scale/zero point (the c3dgs npz layout,
 research brief b.1), int64 indices. Both storage formats write and read exactly this object, so a
 loaded file renders exactly as the in-memory compressed model. Taught in
-``notebooks/03_c3dgs_compression.ipynb``.
+``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
 from __future__ import annotations

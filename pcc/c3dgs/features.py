@@ -9,7 +9,7 @@ CVPR 2024) clusters two feature vectors per Gaussian:
   magnitude ``|s|`` stays per Gaussian (as ``log |s|``).
 
 Shape centroids are turned back into a rotation and a unit-norm scale direction by an eigen
-decomposition (c3dgs ``utils/splats.py``). Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+decomposition (c3dgs ``utils/splats.py``). Taught in ``notebooks/03_vector_quantisation.ipynb``.
 """
 
 from __future__ import annotations

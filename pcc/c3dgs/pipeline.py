@@ -2,7 +2,8 @@
 
 Order and defaults follow c3dgs (Niedermayr et al., CVPR 2024, ``compress.py``; research brief
 a.1-a.10). :func:`compress` returns every intermediate (masks, sensitivities, quantizers) so that
-``notebooks/03_c3dgs_compression.ipynb`` can plot each step; :func:`run` is what
+the notebooks ``01_sensitivity`` .. ``06_whole_pipeline`` can plot each step (the steps
+themselves are :mod:`pcc.c3dgs.stages`); :func:`run` is what
 ``pcc gs compress`` calls: it also chooses cameras, writes the file and ``metrics.json``.
 """
 
@@ -17,146 +18,40 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
-from pcc.c3dgs.compressed_model import IndexedGaussians, QuantizedGaussians, finalize
-from pcc.c3dgs.features import (
-    color_features,
-    color_features_to_sh,
-    covariance_to_rotation_scale,
-    normalize_trace,
-    shape_features,
-)
-from pcc.c3dgs.finetune import finetune
-from pcc.c3dgs.presets import C3dgsConfig, VQConfig, get_preset
-from pcc.c3dgs.prune import DensityPruneResult, density_prune_mask, sensitivity_prune_mask
+from pcc.c3dgs import presets, stages
+from pcc.c3dgs.compressed_model import IndexedGaussians, QuantizedGaussians
+from pcc.c3dgs.presets import C3dgsConfig, get_preset
+from pcc.c3dgs.prune import DensityPruneResult
 from pcc.c3dgs.sensitivity import Sensitivity, compute_sensitivity
+from pcc.c3dgs.stages import (  # noqa: F401 - re-exported for callers of the old names
+    FinetuneResult,
+    PruneResult,
+    SensitivityResult,
+    VQStage,
+    build_indexed,
+    codebook_size,
+    keep_threshold,
+    quantize_colors,
+    quantize_shapes,
+    training_loss,
+)
 from pcc.c3dgs.storage_npz import load_npz, save_npz
 from pcc.c3dgs.storage_pcc import MAGIC, SUFFIX, load_pcc, save_pcc
-from pcc.c3dgs.vq import VectorQuantizer, quantize_features
 from pcc.errors import FormatError
 from pcc.gaussians.model import GaussianModel
 from pcc.gaussians.render import render
 from pcc.io.atomic import write_text_atomic
 from pcc.io.cameras import Camera, orbit_cameras_for_points
-from pcc.metrics.image import psnr, ssim
+from pcc.timing import Timings
 
 FORMATS = ("npz", "pcc")
-
-
-# --------------------------------------------------------------------------- VQ stages
-def keep_threshold(importance: torch.Tensor, cfg: VQConfig) -> float:
-    """The sensitivity above which a Gaussian keeps its exact features.
-
-    ``cfg.keep_threshold`` if set (c3dgs's absolute "include" value); otherwise the value that
-    keeps the ``cfg.keep_fraction`` most sensitive Gaussians; ``inf`` (keep none) if neither.
-    """
-    if cfg.keep_threshold is not None:
-        return float(cfg.keep_threshold)
-    n = importance.numel()
-    if cfg.keep_fraction is None or n == 0 or cfg.keep_fraction <= 0:
-        return math.inf
-    n_keep = min(n, int(round(cfg.keep_fraction * n)))
-    if n_keep == 0:
-        return math.inf
-    if n_keep >= n:
-        return -math.inf
-    return float(torch.sort(importance, descending=True).values[n_keep])
-
-
-def codebook_size(n: int, cfg: VQConfig) -> int:
-    """``cfg.k``, or with ``cfg.k_per_gaussians`` the power of two nearest ``n / ratio`` in
-    ``[64, cfg.k]``."""
-    if cfg.k_per_gaussians is None:
-        return cfg.k
-    target = max(n / cfg.k_per_gaussians, 1.0)
-    return int(min(cfg.k, max(64, 2 ** round(math.log2(target)))))
-
-
-def _vq(cfg: VQConfig, seed: int, n: int, normalize=None) -> VectorQuantizer:
-    return VectorQuantizer(
-        k=codebook_size(n, cfg),
-        steps=cfg.steps,
-        batch_size=cfg.batch_size,
-        decay=cfg.decay,
-        init=cfg.init,
-        reseed_dead=cfg.reseed_dead,
-        legacy_update=cfg.legacy_update,
-        final_lloyd=cfg.final_lloyd,
-        normalize=normalize,
-        seed=seed,
-    )
-
-
-def _bar(desc: str, total: int, progress: bool):
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
-
-    def update(step: int, err: float) -> None:
-        bar.update(1)
-        if step % 10 == 0:
-            bar.set_postfix(mse=f"{err:.3g}")
-        if step == total:
-            bar.close()
-
-    return update
-
-
-@dataclass
-class VQStage:
-    """Outcome of one VQ stage: the joined table, indices, keep mask, the fitted quantizer."""
-
-    table: torch.Tensor  # [K' + n_keep, D]
-    indices: torch.Tensor  # [N] int64
-    keep_mask: torch.Tensor  # [N] bool
-    threshold: float
-    quantizer: VectorQuantizer
-
-
-def quantize_colors(
-    model: GaussianModel, importance: torch.Tensor, cfg: VQConfig, seed: int = 0, progress=True
-) -> VQStage:
-    """Colour VQ of c3dgs: the whole SH block (48-d at degree 3), weighted by colour importance."""
-    thr = keep_threshold(importance, cfg)
-    vq = _vq(cfg, seed, len(model))
-    table, idx, keep = quantize_features(
-        color_features(model).detach(), importance, thr, vq, _bar("colour VQ", cfg.steps, progress)
-    )
-    return VQStage(table, idx, keep, thr, vq)
-
-
-def quantize_shapes(
-    model: GaussianModel, importance: torch.Tensor, cfg: VQConfig, seed: int = 0, progress=True
-) -> VQStage:
-    """Shape VQ of c3dgs: trace-normalised covariances (6-d), centroids re-normalised each step."""
-    thr = keep_threshold(importance, cfg)
-    vq = _vq(cfg, seed + 1, len(model), normalize=normalize_trace)
-    sigma_n, _ = shape_features(model)
-    table, idx, keep = quantize_features(
-        sigma_n.detach(), importance, thr, vq, _bar("shape VQ", cfg.steps, progress)
-    )
-    return VQStage(table, idx, keep, thr, vq)
-
-
-def build_indexed(model: GaussianModel, colors: VQStage, shapes: VQStage) -> IndexedGaussians:
-    """The indexed model: shape table rows converted back to rotation + unit scale (c3dgs a.6)."""
-    quats, scales = covariance_to_rotation_scale(shapes.table)
-    _, log_mag = shape_features(model)
-    return IndexedGaussians(
-        means=model.means.detach().clone(),
-        opacity_logits=model.opacity_logits.detach().clone(),
-        log_magnitude=log_mag.detach(),
-        color_table=color_features_to_sh(colors.table, model.sh_degree).clone(),
-        color_indices=colors.indices,
-        scale_table=scales,
-        rotation_table=quats,
-        shape_indices=shapes.indices,
-    )
 
 
 # --------------------------------------------------------------------------- the pipeline
 @dataclass
 class CompressionResult:
-    """Everything :func:`compress` produced (for notebooks) and the final quantised model."""
+    """Everything :func:`compress` produced (the stage results, for notebooks) and the final model."""
 
     quantized: QuantizedGaussians
     sensitivity: Sensitivity
@@ -169,6 +64,9 @@ class CompressionResult:
     indexed: IndexedGaussians
     timings: dict[str, float] = field(default_factory=dict)
     finetune_applied: bool = False  # False: skipped, or undone by the guard
+    sensitivity_result: SensitivityResult | None = None
+    pruning: PruneResult | None = None
+    finetuning: FinetuneResult | None = None
 
     def to_gaussian_model(self) -> GaussianModel:
         return self.quantized.to_gaussian_model()
@@ -179,97 +77,99 @@ def compress(
     train_cameras: Sequence[Camera],
     config: C3dgsConfig | None = None,
     *,
-    progress: bool = True,
+    progress: bool | None = None,
     loss_callback: Callable[[int, float], None] | None = None,
     render_every: int = 0,
     render_camera: Camera | None = None,
     render_callback: Callable[[int, torch.Tensor], None] | None = None,
     sensitivity: Sensitivity | None = None,
+    history_every: int = 0,
 ) -> CompressionResult:
     """Run the c3dgs pipeline on ``model`` with ``train_cameras`` (images needed for fine-tuning).
 
-    Steps (each timed in ``result.timings`` seconds): ``sensitivity`` (skipped when a
-    precomputed ``sensitivity`` of this model and these cameras is passed), ``prune``,
-    ``color_vq``, ``shape_vq``, ``finetune`` (skipped when ``config.finetune.iterations == 0``),
-    ``quantize``.
+    The composition of :mod:`pcc.c3dgs.stages`, each step timed in ``result.timings`` (seconds):
+    ``sensitivity`` (skipped when a precomputed ``sensitivity`` of this model and these cameras is
+    passed), ``prune``, ``color_vq``, ``shape_vq``, ``finetune`` (with the guard; skipped when
+    ``config.finetune.iterations == 0``), ``quantize``.
     """
     cfg = config or get_preset("default")
     torch.manual_seed(cfg.seed)
-    timings: dict[str, float] = {}
+    timings = Timings()
     if len(model) == 0:
         raise ValueError("cannot compress an empty scene")
-
-    sens = sensitivity
-    if sens is None:
-        t = time.perf_counter()
-        # black background whatever the scene's, as c3dgs's calc_importance
-        sens = compute_sensitivity(model, train_cameras, progress=progress)
-        timings["sensitivity"] = time.perf_counter() - t
-    elif sens.color.shape[0] != len(model):
-        raise ValueError(f"sensitivity of {sens.color.shape[0]} Gaussians for {len(model)}")
-
-    t = time.perf_counter()
-    prune_mask = sensitivity_prune_mask(sens.color_importance, cfg.prune_threshold)
-    if not bool(prune_mask.any()):
-        raise ValueError("pruning removed every Gaussian: no Gaussian is seen by any camera")
-    keep = prune_mask.clone()
-    density = None
-    if cfg.density_prune:
-        density = density_prune_mask(
-            model.means[prune_mask], cfg.density_radius, cfg.density_std_factor
+    if sensitivity is None:
+        with timings("sensitivity"):
+            sens = stages.sensitivity(model, train_cameras, cfg, progress=progress)
+    else:
+        if sensitivity.color.shape[0] != len(model):
+            raise ValueError(
+                f"sensitivity of {sensitivity.color.shape[0]} Gaussians for {len(model)}"
+            )
+        sens = stages.describe_sensitivity(sensitivity, cfg, len(train_cameras))
+    with timings("prune"):
+        pr = stages.prune(model, sens, cfg)
+    with timings("color_vq"):
+        colors = stages.quantize_colors(
+            pr.model,
+            pr.sensitivity.color_importance,
+            cfg.color,
+            cfg.seed,
+            progress,
+            history_every=history_every,
         )
-        keep[torch.nonzero(prune_mask).flatten()[~density.keep]] = False
-    pruned = model.detach().mask(keep)
-    sens_kept = sens.mask(keep)
-    timings["prune"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    colors = quantize_colors(pruned, sens_kept.color_importance, cfg.color, cfg.seed, progress)
-    timings["color_vq"] = time.perf_counter() - t
-    t = time.perf_counter()
-    shapes = quantize_shapes(pruned, sens_kept.shape_importance, cfg.shape, cfg.seed, progress)
-    timings["shape_vq"] = time.perf_counter() - t
-
-    indexed0 = build_indexed(pruned, colors, shapes)
+    with timings("shape_vq"):
+        shapes = stages.quantize_shapes(
+            pr.model,
+            pr.sensitivity.shape_importance,
+            cfg.shape,
+            cfg.seed,
+            progress,
+            history_every=history_every,
+        )
+    indexed0 = stages.build_indexed(pr.model, colors, shapes)
+    ft = None
     indexed = indexed0
     if cfg.finetune.iterations > 0:
-        t = time.perf_counter()
-        indexed = finetune(
-            indexed0,
-            train_cameras,
-            cfg.finetune,
-            progress=progress,
-            loss_callback=loss_callback,
-            render_every=render_every,
-            render_camera=render_camera,
-            render_callback=render_callback,
+        with timings("finetune"):
+            ft = stages.finetune(
+                indexed0,
+                train_cameras,
+                cfg.finetune,
+                guard=cfg.finetune_guard,
+                guard_views=cfg.guard_views,
+                render_every=render_every,
+                render_camera=render_camera,
+                progress=progress,
+                loss_callback=loss_callback,
+                render_callback=render_callback,
+            )
+        indexed = ft.indexed
+    with timings("quantize"):
+        q = stages.quantize(indexed, sort_morton=cfg.sort_morton)
+    density = None
+    if pr.density_keep is not None:
+        alive = pr.sensitivity_keep
+        density = DensityPruneResult(
+            pr.density_keep[alive],
+            pr.neighbor_counts[alive],
+            pr.density_threshold,
+            pr.density_radius,
         )
-        timings["finetune"] = time.perf_counter() - t
-        if cfg.finetune_guard:
-            t = time.perf_counter()
-            views = list(train_cameras)[:: max(1, len(train_cameras) // cfg.guard_views)]
-            views = views[: cfg.guard_views]
-            bg = cfg.finetune.background
-            before = training_loss(finalize(indexed0, False).to_gaussian_model(), views, bg)
-            after = training_loss(finalize(indexed, False).to_gaussian_model(), views, bg)
-            timings["finetune_guard"] = time.perf_counter() - t
-            if after > before:
-                indexed = indexed0
-    t = time.perf_counter()
-    q = finalize(indexed, sort_morton=cfg.sort_morton)
-    timings["quantize"] = time.perf_counter() - t
     return CompressionResult(
         quantized=q,
-        sensitivity=sens,
-        prune_mask=prune_mask,
+        sensitivity=sens.raw,
+        prune_mask=pr.sensitivity_keep,
         density=density,
-        keep_mask=keep,
+        keep_mask=pr.keep,
         colors=colors,
         shapes=shapes,
         indexed_before_finetune=indexed0,
         indexed=indexed,
-        timings=timings,
-        finetune_applied=indexed is not indexed0,
+        timings=dict(timings),
+        finetune_applied=ft is not None and ft.applied,
+        sensitivity_result=sens,
+        pruning=pr,
+        finetuning=ft,
     )
 
 
@@ -355,32 +255,15 @@ def load_any_model(path: str | os.PathLike) -> GaussianModel:
 
 
 # --------------------------------------------------------------------------- evaluation
-@torch.no_grad()
-def training_loss(model: GaussianModel, cameras: Sequence[Camera], background, lambda_dssim=0.2):
-    """Mean fine-tuning loss ``0.8 L1 + 0.2 (1 - SSIM)`` of ``model`` over ``cameras``."""
-    from pcc.c3dgs.finetune import photometric_loss
-
-    total = 0.0
-    for cam in cameras:
-        img = render(model, cam, background=background).image
-        total += float(photometric_loss(img, cam.image.to(img.dtype), lambda_dssim))
-    return total / max(len(cameras), 1)
-
-
-@torch.no_grad()
 def evaluate(
     model: GaussianModel, cameras: Sequence[Camera], background=(0.0, 0.0, 0.0)
 ) -> dict[str, float]:
-    """Mean PSNR and SSIM over ``cameras`` (each with ``.image``), as c3dgs's render_and_eval."""
-    ps, ss = [], []
-    for cam in cameras:
-        if cam.image is None:
-            raise ValueError(f"camera {cam.name!r} has no target image")
-        img = render(model, cam, background=background).image.clamp(0.0, 1.0)
-        gt = cam.image.to(img.dtype)
-        ps.append(float(psnr(img, gt)))
-        ss.append(float(ssim(img, gt)))
-    return {"psnr": sum(ps) / len(ps), "ssim": sum(ss) / len(ss), "n_views": len(ps)}
+    """Mean PSNR and SSIM over ``cameras`` (each with ``.image``), as c3dgs's render_and_eval.
+
+    Per-view numbers and images: :func:`pcc.c3dgs.stages.evaluate`.
+    """
+    v = stages.evaluate_views(model, cameras, background, keep_images=False, progress=False)
+    return {"psnr": v.psnr_mean, "ssim": v.ssim_mean, "n_views": len(v.names)}
 
 
 @torch.no_grad()
@@ -412,6 +295,36 @@ def _downscale(cameras: Sequence[Camera], max_width: int) -> list[Camera]:
     return out
 
 
+def dataset_from_cfg_args(model_dir: str | os.PathLike) -> Path | None:
+    """The dataset an INRIA model directory was trained on, if its ``cfg_args`` names one that exists.
+
+    ``source_path`` is tried as written (absolute, or relative to the working directory), then
+    relative to the model directory and to its parent. Returns None when there is no
+    ``cfg_args``, no ``source_path`` or no readable dataset there.
+    """
+    from pcc.io.datasets import detect_dataset
+    from pcc.io.inria_model import read_cfg_args
+
+    model_dir = Path(model_dir)
+    cfg_path = model_dir / "cfg_args"
+    if not model_dir.is_dir() or not cfg_path.is_file():
+        return None
+    try:
+        source = read_cfg_args(cfg_path).get("source_path")
+    except FormatError:
+        return None
+    if not isinstance(source, str) or not source:
+        return None
+    for candidate in (Path(source), model_dir / source, model_dir.parent / source):
+        if candidate.is_dir():
+            try:
+                detect_dataset(candidate)
+            except (FormatError, ValueError, OSError):
+                continue
+            return candidate
+    return None
+
+
 def scene_cameras(
     model: GaussianModel,
     input_path: str | os.PathLike,
@@ -423,11 +336,15 @@ def scene_cameras(
 
     * ``data_dir`` given: the dataset's train and test splits (:func:`pcc.io.datasets.load_dataset`),
       downscaled to ``cfg.max_image_width``; targets are the real images (``"dataset"``).
+    * else, for an INRIA model directory whose ``cfg_args`` names a ``source_path`` that exists
+      (:func:`dataset_from_cfg_args`): that dataset, as above (``"dataset"``).
     * else a ``cameras.json`` next to the model: its views (every 8th for testing), targets
       rendered from the uncompressed model (``"uncompressed-renders"``).
     * else orbit cameras around the scene (train and test on different elevations/azimuths),
       targets rendered from the uncompressed model.
     """
+    if data_dir is None:
+        data_dir = dataset_from_cfg_args(input_path)
     if data_dir is not None:
         from pcc.io.datasets import load_dataset
 
@@ -492,7 +409,12 @@ def input_size(input_path: str | os.PathLike) -> tuple[int, Path]:
     return p.stat().st_size, p
 
 
-def _background_for(input_path: Path, white: bool | None) -> tuple[float, float, float]:
+def background_for(
+    input_path: str | os.PathLike, white: bool | None = None
+) -> tuple[float, float, float]:
+    """The scene's background colour: white if ``white`` (or, when None, if the model directory's
+    ``cfg_args`` says ``white_background=True``), else black."""
+    input_path = Path(input_path)
     if white is None:
         cfg_path = input_path / "cfg_args" if input_path.is_dir() else None
         white = False
@@ -516,7 +438,7 @@ def run(
     fmt: str = "npz",
     config: C3dgsConfig | None = None,
     white_background: bool | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> dict:
     """``pcc gs compress``: load, choose cameras, compress, write the file and ``metrics.json``.
 
@@ -531,34 +453,29 @@ def run(
     t_total = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)
     cfg = config or get_preset(preset)
-    bg = _background_for(input_path, white_background)
+    bg = background_for(input_path, white_background)
     cfg = replace(cfg, finetune=replace(cfg.finetune, background=bg))
-    timings: dict[str, float] = {}
-    t = time.perf_counter()
-    model = load_model(input_path)
-    in_bytes, ply_path = input_size(input_path)
-    timings["load"] = time.perf_counter() - t
-    t = time.perf_counter()
-    train, test, target_source = scene_cameras(model, input_path, data_dir, cfg, bg)
-    timings["cameras"] = time.perf_counter() - t
-    t = time.perf_counter()
-    before = evaluate(model, test, bg)
-    timings["eval_before"] = time.perf_counter() - t
+    timings = Timings()
+    with timings("load"):
+        model = load_model(input_path)
+        in_bytes, ply_path = input_size(input_path)
+    data_used = data_dir if data_dir is not None else dataset_from_cfg_args(input_path)
+    with timings("cameras"):
+        train, test, target_source = scene_cameras(model, input_path, data_used, cfg, bg)
+    with timings("eval_before"):
+        before = evaluate(model, test, bg)
 
     result = compress(model, train, cfg, progress=progress)
     timings.update(result.timings)
-    t = time.perf_counter()
     path = out_dir / default_filename(fmt)
-    save_compressed(result.quantized, path, fmt)
-    timings["encode"] = time.perf_counter() - t
-    t = time.perf_counter()
-    decoded = load_compressed(path)
-    if not decoded.equal(result.quantized):
-        raise RuntimeError(f"{path}: decoded model differs from the in-memory compressed model")
-    timings["decode"] = time.perf_counter() - t
-    t = time.perf_counter()
-    after = evaluate(decoded.to_gaussian_model(), test, bg)
-    timings["eval_after"] = time.perf_counter() - t
+    with timings("encode"):
+        stored = stages.store(result.quantized, path, fmt)
+    with timings("decode"):
+        decoded = load_compressed(path)
+        if not decoded.equal(result.quantized):
+            raise RuntimeError(f"{path}: decoded model differs from the in-memory compressed model")
+    with timings("eval_after"):
+        after = evaluate(decoded.to_gaussian_model(), test, bg)
     timings["total"] = time.perf_counter() - t_total
 
     size = path.stat().st_size
@@ -594,8 +511,14 @@ def run(
         "test_views": after["n_views"],
         "train_views": len(train),
         "targets": target_source,
+        "targets_dataset": None if data_used is None else str(data_used),
+        "targets_from_cfg_args": data_dir is None and data_used is not None,
+        "streams_bytes": stored.streams,
+        "attributes_bytes": stored.attributes,
+        "framing_bytes": stored.framing,
+        "config": presets.config_names(cfg),
         "background": list(bg),
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "timings_s": timings.rounded(),
     }
     write_text_atomic(out_dir / "metrics.json", json.dumps(metrics, indent=2))
     return metrics

@@ -10,14 +10,19 @@
   Gaussians (the most sensitive ones) rather than absolute values, and a short fine-tuning.
 * ``tiny`` is for tests and smoke runs of the notebooks.
 
-Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+Taught in ``notebooks/06_whole_pipeline.ipynb``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
+
+import yaml
 
 from pcc.c3dgs.finetune import FinetuneConfig
+from pcc.errors import PccError
 
 
 @dataclass
@@ -119,3 +124,186 @@ def get_preset(name: str, **overrides) -> C3dgsConfig:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
     return replace(PRESETS[name](), **overrides)
+
+
+# --------------------------------------------------------------------------- overrides
+class ConfigError(PccError, ValueError):
+    """A configuration name or value that does not fit :class:`C3dgsConfig`."""
+
+
+#: Nested groups of :class:`C3dgsConfig`; ``color.k`` may also be written ``color_k``.
+GROUPS = ("color", "shape", "finetune")
+
+
+def _field_types(cls) -> dict[str, object]:
+    return typing.get_type_hints(cls)
+
+
+def config_names(config: C3dgsConfig | None = None) -> dict[str, object]:
+    """Every knob as ``{"dotted.name": value}`` (``color.k``, ``finetune.iterations``, ...)."""
+    cfg = config or C3dgsConfig()
+    out: dict[str, object] = {}
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name in GROUPS:
+            for g in fields(value):
+                v = getattr(value, g.name)
+                out[f"{f.name}.{g.name}"] = list(v) if isinstance(v, tuple) else v
+        else:
+            out[f.name] = value
+    return out
+
+
+def _resolve_name(name: str) -> tuple[str | None, str]:
+    """``(group or None, field)`` of a dotted or underscored name; raises ConfigError."""
+    top = {f.name for f in fields(C3dgsConfig)}
+    key = name.strip().replace("-", "_")
+    if "." in key:
+        group, _, field_name = key.partition(".")
+    elif key in top and key not in GROUPS:
+        group, field_name = None, key
+    else:
+        group, _, field_name = key.partition("_")
+        if group not in GROUPS or not field_name:
+            group, field_name = None, key
+    if group is None:
+        if field_name not in top or field_name in GROUPS:
+            raise ConfigError(f"unknown configuration name {name!r}; {_known()}")
+        return None, field_name
+    if group not in GROUPS:
+        raise ConfigError(f"unknown configuration group {group!r} in {name!r}; {_known()}")
+    sub = VQConfig if group in ("color", "shape") else FinetuneConfig
+    if field_name not in {f.name for f in fields(sub)}:
+        raise ConfigError(f"unknown configuration name {name!r}; {_known()}")
+    return group, field_name
+
+
+def _known() -> str:
+    return "known names: " + ", ".join(sorted(config_names()))
+
+
+def _coerce(name: str, value, hint) -> object:
+    """``value`` converted to the field type ``hint`` (a string is parsed as YAML first)."""
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value
+        # YAML 1.1 reads "1e-6" as a string: accept float syntax too
+        if isinstance(parsed, str):
+            try:
+                parsed = float(parsed)
+            except ValueError:
+                pass
+        value = parsed
+    is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    args = typing.get_args(hint) if is_union else ()
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), hint) if args else hint
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+        if optional:
+            return None
+        raise ConfigError(f"{name} cannot be None")
+    origin = typing.get_origin(base)
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+    elif base is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif base is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif base is str:
+        if isinstance(value, str):
+            return value
+    elif origin is tuple:
+        if isinstance(value, (list, tuple)) and len(value) == len(typing.get_args(base)):
+            try:
+                return tuple(float(v) for v in value)
+            except (TypeError, ValueError):
+                pass
+    type_name = getattr(base, "__name__", str(base))
+    raise ConfigError(f"{name}={value!r}: expected {type_name}{' or None' if optional else ''}")
+
+
+def apply_overrides(config: C3dgsConfig, overrides: dict[str, object]) -> C3dgsConfig:
+    """A copy of ``config`` with ``{"color.k": 2048, "finetune_iterations": 100, ...}`` applied.
+
+    Names are those of :func:`config_names` (dotted), or with ``_`` instead of the dot after a
+    group (``color_k``: the spelling a notebook's ``parameters`` cell can use). String values are
+    parsed as YAML (``--set color.k=2048``). Unknown names or values of the wrong type raise
+    :class:`ConfigError` naming the key.
+    """
+    top_types = _field_types(C3dgsConfig)
+    group_types = {"color": _field_types(VQConfig), "shape": _field_types(VQConfig)}
+    group_types["finetune"] = _field_types(FinetuneConfig)
+    cfg = replace(config)
+    for name, raw in overrides.items():
+        group, field_name = _resolve_name(name)
+        if group is None:
+            value = _coerce(name, raw, top_types[field_name])
+            cfg = replace(cfg, **{field_name: value})
+        else:
+            value = _coerce(name, raw, group_types[group][field_name])
+            sub = replace(getattr(cfg, group), **{field_name: value})
+            cfg = replace(cfg, **{group: sub})
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: C3dgsConfig) -> None:
+    from pcc.c3dgs.vq import INITS
+
+    for group in ("color", "shape"):
+        v: VQConfig = getattr(cfg, group)
+        if v.init not in INITS:
+            raise ConfigError(f"{group}.init={v.init!r}: choose one of {INITS}")
+        if v.k < 1 or v.steps < 0 or v.batch_size < 1:
+            raise ConfigError(f"{group}: k and batch_size must be >= 1 and steps >= 0")
+        if not 0.0 <= v.decay < 1.0:
+            raise ConfigError(f"{group}.decay={v.decay}: must be in [0, 1)")
+        if v.keep_fraction is not None and not 0.0 <= v.keep_fraction <= 1.0:
+            raise ConfigError(f"{group}.keep_fraction={v.keep_fraction}: must be in [0, 1]")
+    if cfg.finetune.iterations < 0:
+        raise ConfigError(f"finetune.iterations={cfg.finetune.iterations}: must be >= 0")
+    if cfg.density_radius is not None and cfg.density_radius <= 0:
+        raise ConfigError(f"density_radius={cfg.density_radius}: must be > 0 (world units)")
+
+
+def parse_set(items: list[str]) -> dict[str, str]:
+    """``["color.k=2048", ...]`` -> ``{"color.k": "2048"}``; raises ConfigError on a bad item."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE, e.g. color.k=2048")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def load_config_file(path) -> dict[str, object]:
+    """Overrides from a YAML file: flat dotted names or nested mappings (``color: {k: 2048}``)."""
+    from pathlib import Path
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of names to values")
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        if key in GROUPS and isinstance(value, dict):
+            for sub, v in value.items():
+                flat[f"{key}.{sub}"] = v
+        else:
+            flat[str(key)] = value
+    return flat

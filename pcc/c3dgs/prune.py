@@ -1,7 +1,7 @@
 """Pruning before vector quantisation: by sensitivity (c3dgs a.4) and by spatial density (a.13).
 
 Both functions return boolean *keep* masks over the Gaussians so that callers (and the plots of
-``notebooks/03_c3dgs_compression.ipynb``) can show kept against pruned Gaussians.
+``notebooks/02_pruning.ipynb``) can show kept against pruned Gaussians.
 """
 
 from __future__ import annotations
@@ -98,3 +98,32 @@ def density_prune_mask(
     c = counts.double()
     tau = max(float(c.mean() + std_factor * c.std(unbiased=False)), float(min_threshold))
     return DensityPruneResult(counts <= tau, counts, tau, float(radius))
+
+
+def threshold_for_fraction(importance: torch.Tensor, fraction: float) -> float:
+    """The ``prune_threshold`` that removes (about) ``fraction`` of the Gaussians.
+
+    Returns the importance value at that quantile (Gaussians with ``importance > threshold`` are
+    kept, so ties at the threshold are removed together); ``-1`` (prune nothing) for
+    ``fraction <= 0``.
+    """
+    n = importance.numel()
+    if fraction <= 0 or n == 0:
+        return -1.0
+    k = min(n, max(1, int(round(fraction * n))))
+    return float(torch.sort(importance.flatten()).values[k - 1])
+
+
+def removal_order(importance: torch.Tensor, strategy: str, seed: int = 0) -> torch.Tensor:
+    """The order in which Gaussians are removed: ``"least-sensitive"`` first (what raising
+    ``prune_threshold`` does), ``"most-sensitive"`` first, or ``"random"``.  # [N] int64"""
+    n = importance.numel()
+    if strategy == "least-sensitive":
+        return torch.sort(importance.flatten(), stable=True).indices
+    if strategy == "most-sensitive":
+        return torch.sort(importance.flatten(), descending=True, stable=True).indices
+    if strategy == "random":
+        return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    raise ValueError(
+        f"unknown strategy {strategy!r}; choose least-sensitive, most-sensitive or random"
+    )

@@ -8,7 +8,7 @@ with an identity backward. This module is our own CPU implementation of both.
 
 The final codes are taken from the *exact* min/max of the final values (:func:`affine_qparams`),
 so nothing is clamped at save time (the reference clamps values outside its moving-average range,
-research brief g.9). Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+research brief g.9). Taught in ``notebooks/04_finetuning.ipynb``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ accumulated and the sum is divided by the total number of pixels ``P``::
 
 The per-Gaussian importance is the maximum over entries. For the DC term this is
 ``C0 * (average blend weight per pixel)``, a visibility-aware contribution score: a Gaussian no
-camera sees gets exactly zero. Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+camera sees gets exactly zero. Taught in ``notebooks/01_sensitivity.ipynb``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from pcc.c3dgs.features import full_covariance, normalized_covariance, split_scale
 from pcc.gaussians.model import GaussianModel
 from pcc.gaussians.render import render
 from pcc.io.cameras import Camera
+from pcc.progress import progress_bar
 
 
 @dataclass
@@ -64,7 +64,7 @@ def compute_sensitivity(
     *,
     background=(0.0, 0.0, 0.0),
     clamp_colors: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> Sensitivity:
     """Colour and shape sensitivities of every Gaussian over ``cameras`` (see the module docstring).
 
@@ -73,7 +73,7 @@ def compute_sensitivity(
         cameras: the training views (their images are not needed).
         background: black in c3dgs.
         clamp_colors: False in c3dgs (keep gradients of negative colours).
-        progress: show a tqdm progress bar over the views.
+        progress: a progress bar over the views (see :mod:`pcc.progress`).
     Returns:
         :class:`Sensitivity` with ``color [N, (deg+1)^2 * 3]`` and ``shape [N, 6]``.
     """
@@ -87,7 +87,7 @@ def compute_sensitivity(
     color_acc = torch.zeros(n, m.sh.shape[1] * 3, dtype=torch.float64)
     shape_acc = torch.zeros(n, 6, dtype=torch.float64)
     pixels = 0
-    for cam in tqdm(cameras, desc="sensitivity", disable=not progress, leave=False):
+    for cam in progress_bar(cameras, desc="sensitivity", progress=progress):
         sh = m.sh.clone().requires_grad_(True)
         sigma_n = sigma_n_values.clone().requires_grad_(True)
         view_model = GaussianModel(m.means, m.log_scales, m.quats, m.opacity_logits, sh)

@@ -8,7 +8,7 @@ Keys, dtypes and shapes follow c3dgs's ``save_npz`` (Niedermayr et al., CVPR 202
 ``feature_indices (N,)`` and ``gaussian_indices (N,)``. Decoding is ``x = (q - zero_point) * scale``.
 The file is written with ``np.savez_compressed`` (a zip with one DEFLATE stream per array), which
 is what the paper calls "entropy and run-length encoding". Taught in
-``notebooks/03_c3dgs_compression.ipynb``.
+``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
 from __future__ import annotations

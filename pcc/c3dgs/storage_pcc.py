@@ -24,7 +24,7 @@ Layout (little endian)::
     u32 CRC-32 of everything above
 
 Any truncation or corruption is reported as :class:`~pcc.errors.BitstreamError`. Taught in
-``notebooks/03_c3dgs_compression.ipynb``.
+``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
 from __future__ import annotations
@@ -472,8 +472,26 @@ def _group_sizes(name: str, rows: int, n: int, rest_coeffs: int) -> list[int]:
 
 
 # --------------------------------------------------------------------------- container
-def encode(q: QuantizedGaussians) -> bytes:
-    """The complete ``.pcc3dgs`` byte string of a quantised model."""
+def _group_names(name: str, n_groups: int) -> list[str]:
+    """Names of the streams :func:`_table_groups` makes for field ``name``."""
+    if n_groups == 1:
+        return [name]
+    labels = {
+        "color_dc": ["R", "G", "B"],
+        "color_rest": [f"band{b}" for b in range(1, 4)],
+        "scale_dir": ["x", "y", "z"],
+        "rotation": ["w", "x", "y", "z"],
+    }.get(name, [str(i) for i in range(n_groups)])
+    return [f"{name}.{label}" for label in labels[:n_groups]]
+
+
+def encode_streams(q: QuantizedGaussians) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """The header (magic to quantisation parameters) and the named streams of a ``.pcc3dgs``.
+
+    Stream names: ``positions``; ``color_dc.R/G/B``; ``color_rest.band1..3``; ``opacity``;
+    ``scale_dir.x/y/z``; ``log_magnitude``; ``rotation.w/x/y/z``; ``color_indices``;
+    ``shape_indices``. :func:`encode` frames them (count byte, a u32 length before each, CRC).
+    """
     n, deg = len(q), q.sh_degree
     m_c, m_g = q.color_dc.shape[0], q.scale_dir.shape[0]
     c_idx, g_idx = q.color_indices.numpy(), q.shape_indices.numpy()
@@ -482,23 +500,39 @@ def encode(q: QuantizedGaussians) -> bytes:
         flags |= FLAG_COLOR_FIRST_USE
     if is_first_use_order(g_idx):
         flags |= FLAG_SHAPE_FIRST_USE
-    out = bytearray(_HEADER.pack(MAGIC, VERSION, n, deg, m_c, m_g, flags))
+    header = bytearray(_HEADER.pack(MAGIC, VERSION, n, deg, m_c, m_g, flags))
     for name in QUANTIZED_FIELDS:
-        out += _QP.pack(q.qparams[name].scale, q.qparams[name].zero_point)
-    streams = [encode_positions(q.means.numpy())]
+        header += _QP.pack(q.qparams[name].scale, q.qparams[name].zero_point)
+    streams = [("positions", encode_positions(q.means.numpy()))]
     for name in QUANTIZED_FIELDS:
-        for group in _table_groups(name, getattr(q, name)):
-            streams.append(encode_symbols(group, 256))
-    for idx, rows, flag in ((c_idx, m_c, FLAG_COLOR_FIRST_USE), (g_idx, m_g, FLAG_SHAPE_FIRST_USE)):
+        groups = _table_groups(name, getattr(q, name))
+        for label, group in zip(_group_names(name, len(groups)), groups, strict=True):
+            streams.append((label, encode_symbols(group, 256)))
+    for label, idx, rows, flag in (
+        ("color_indices", c_idx, m_c, FLAG_COLOR_FIRST_USE),
+        ("shape_indices", g_idx, m_g, FLAG_SHAPE_FIRST_USE),
+    ):
         if flags & flag:
-            streams.append(encode_first_use_indices(idx, rows))
+            streams.append((label, encode_first_use_indices(idx, rows)))
         else:
-            streams.append(encode_symbols(idx, max(rows, 1)))
+            streams.append((label, encode_symbols(idx, max(rows, 1))))
+    return bytes(header), streams
+
+
+def frame(header: bytes, streams: list[bytes]) -> bytes:
+    """Header + stream count + length-prefixed streams + CRC-32: the container layout."""
+    out = bytearray(header)
     out += struct.pack("<B", len(streams))
     for s in streams:
         out += struct.pack("<I", len(s)) + s
     out += struct.pack("<I", zlib.crc32(bytes(out)))
     return bytes(out)
+
+
+def encode(q: QuantizedGaussians) -> bytes:
+    """The complete ``.pcc3dgs`` byte string of a quantised model."""
+    header, streams = encode_streams(q)
+    return frame(header, [s for _, s in streams])
 
 
 def decode(data: bytes, path: str | os.PathLike | None = None) -> QuantizedGaussians:
@@ -592,9 +626,23 @@ def name_shape_mismatch(fields: dict, n: int, m_c: int, m_g: int, rest: int) -> 
 
 def save_pcc(q: QuantizedGaussians, path: str | os.PathLike) -> int:
     """Write ``q`` as ``.pcc3dgs`` (atomically); returns the file size in bytes."""
-    data = encode(q)
+    return save_pcc_streams(q, path)[0]
+
+
+def save_pcc_streams(
+    q: QuantizedGaussians, path: str | os.PathLike
+) -> tuple[int, dict[str, int], int]:
+    """Write ``q`` as ``.pcc3dgs``; returns ``(file bytes, bytes per named stream, framing)``.
+
+    ``framing`` is everything that is not a stream payload: header, quantisation parameters,
+    stream count, the u32 length of every stream and the CRC, so the stream sizes plus
+    ``framing`` equal the file size exactly.
+    """
+    header, streams = encode_streams(q)
+    data = frame(header, [s for _, s in streams])
     write_bytes_atomic(path, data)
-    return len(data)
+    sizes = {name: len(s) for name, s in streams}
+    return len(data), sizes, len(data) - sum(sizes.values())
 
 
 def load_pcc(path: str | os.PathLike) -> QuantizedGaussians:

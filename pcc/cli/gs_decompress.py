@@ -7,7 +7,7 @@ Example::
 
     pcc gs decompress output/c3dgs/point_cloud.pcc3dgs --out output/c3dgs/decoded.ply
 
-Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+Taught in ``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
 from __future__ import annotations

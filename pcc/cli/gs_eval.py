@@ -7,7 +7,7 @@ Example::
 
     pcc gs eval output/c3dgs/point_cloud.npz --reference input_models/still_life/model --json
 
-Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+Taught in ``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ def register(subparsers) -> None:
     p.add_argument("--views", type=int, default=8, help="orbit views with --reference (8)")
     p.add_argument("--width", type=int, default=200, help="image width (orbit / max dataset)")
     p.add_argument("--white-background", action="store_true", help="white instead of black")
+    p.add_argument("--per-view", action="store_true", help="also report PSNR/SSIM of every view")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
-    from pcc.c3dgs.pipeline import _downscale, evaluate, load_any_model, with_rendered_targets
+    from pcc.c3dgs.pipeline import _downscale, load_any_model, with_rendered_targets
+    from pcc.c3dgs.stages import evaluate_views
     from pcc.io.cameras import orbit_cameras_for_points
 
     bg = (1.0, 1.0, 1.0) if args.white_background else (0.0, 0.0, 0.0)
@@ -59,11 +61,19 @@ def main(args) -> int:
     if not cams:
         raise FormatError(Path(args.data or args.reference), "no cameras to evaluate on")
     cams = [replace(c, alpha=None) for c in cams]
-    res = evaluate(model, cams, bg)
+    views = evaluate_views(model, cams, bg, keep_images=False, progress=False)
+    res = {"psnr": views.psnr_mean, "ssim": views.ssim_mean, "n_views": len(views.names)}
     out = {"input": str(args.input), "targets": source, "n_gaussians": len(model), **res}
+    if args.per_view:
+        out["views"] = [
+            {"name": n, "psnr": float(p), "ssim": float(s)}
+            for n, p, s in zip(views.names, views.psnr, views.ssim, strict=True)
+        ]
     if args.json:
         print(json.dumps(out))
     else:
+        for v in out.get("views", []):
+            print(f"  {v['name']}: PSNR {v['psnr']:.2f} dB, SSIM {v['ssim']:.4f}")
         print(
             f"{args.input}: PSNR {res['psnr']:.2f} dB, SSIM {res['ssim']:.4f} ({res['n_views']} views)"
         )

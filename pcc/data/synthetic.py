@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from pcc.io.atomic import write_bytes_atomic, write_text_atomic
 from pcc.io.cameras import Camera, make_camera
+from pcc.progress import progress_bar
 
 __all__ = [
     "StillLife",
@@ -635,7 +635,7 @@ def make_dataset(
     train, test = dataset_cameras(n_train, n_test, size, seed)
     views = [("train", c) for c in train] + [("test", c) for c in test]
     rendered: dict[str, tuple[list, list]] = {"train": ([], []), "test": ([], [])}
-    for split, cam in tqdm(views, desc="ray-tracing views", disable=not progress):
+    for split, cam in progress_bar(views, desc="ray-tracing views", progress=progress):
         rgb, coverage = render_view(scene, cam, supersample)
         rendered[split][0].append(rgb)
         rendered[split][1].append(coverage)

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from pcc.errors import FormatError
 from pcc.gaussians.densify import DensifyStats, densify_and_prune, reset_opacity
@@ -53,6 +52,7 @@ from pcc.gaussians.render import render
 from pcc.io.atomic import atomic_path, write_text_atomic
 from pcc.io.cameras import Camera
 from pcc.metrics.image import psnr, ssim
+from pcc.progress import progress_bar
 
 __all__ = [
     "TrainConfig",
@@ -424,8 +424,8 @@ def train(
 
     end = cfg.iterations if stop_at is None else min(stop_at, cfg.iterations)
     t_start, c_start = time.perf_counter(), time.process_time()
-    bar = tqdm(
-        total=cfg.iterations, initial=start, desc="3DGS training", disable=not progress, leave=True
+    bar = progress_bar(
+        total=cfg.iterations, initial=start, desc="3DGS training", progress=progress, leave=True
     )
     ema = None
     for it in range(start + 1, end + 1):

@@ -8,7 +8,7 @@ Example::
 
     pcc gs make-dataset output/still_life_data --n-train 48 --n-test 12 --size 160 --seed 0
 
-Taught in ``notebooks/02_training_a_scene.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

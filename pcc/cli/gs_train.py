@@ -8,7 +8,7 @@ Example::
 
     pcc gs train output/still_life_data --out output/still_life_model --iterations 3000
 
-Taught in ``notebooks/02_training_a_scene.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ original frame is stored in the container, so ``pcc pc decompress --original-fra
 ``--codec neural`` calls the learned codec (``pcc.codec.pipeline``). ``bpp`` is the real file size
 in bits per point given to the codec (the voxelised cloud); ``encode_seconds`` times the codec
 alone, ``total_seconds`` includes reading and voxelising. Taught in
-``notebooks/05_octree_coding.ipynb``.
+``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

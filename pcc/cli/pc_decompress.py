@@ -6,7 +6,7 @@ int32; with ``--original-frame`` it holds float coordinates in the input's origi
 (de-quantised, then ``voxel / scale + offset`` with the transform stored by ``pcc pc compress``).
 The learned codec finds its model by the name stored in the file (a bundled model); ``--model``
 gives a checkpoint path instead.
-Taught in ``notebooks/05_octree_coding.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ measured (bits per input point from the file size, D1/D2 PSNR, encode/decode sec
 Without INPUT the canonical bunny is used (``../shared/data``) and the curve is compared with the
 G-PCC v23 octree and trisoup anchors measured on it (BD-rate, BD-PSNR, PCHIP over the overlap).
 Without ``--point`` the bundled hyperprior models are used. Taught in
-``notebooks/09_codec_pipeline.ipynb``.
+``notebooks/14_rate_distortion.ipynb``.
 """
 
 from __future__ import annotations

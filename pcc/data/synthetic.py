@@ -19,7 +19,7 @@ deterministic for a seed.
 Cameras are :class:`pcc.io.cameras.Camera` (OpenCV frame); pixel ``(i, j)`` covers the continuous
 image area ``[j, j+1] x [i, i+1]``, its centre at ``(j + 0.5, i + 0.5)``, as in Blender.
 
-Taught in ``notebooks/02_training_a_scene.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

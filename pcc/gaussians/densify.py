@@ -19,7 +19,7 @@ Sec. 5.2, with the rules of the reference code (``scene/gaussian_model.py``):
 Parameters live in a :class:`~pcc.gaussians.optim.GaussianAdam` under the names ``means
 log_scales quats opacity_logits sh_dc sh_rest`` (see :mod:`pcc.gaussians.train`).
 
-Taught in ``notebooks/02_training_a_scene.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

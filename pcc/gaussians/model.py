@@ -4,7 +4,7 @@ Each Gaussian ``i`` has a mean ``mu_i`` ``[3]``, log-scales ``s_hat_i`` ``[3]``,
 ``[4]`` in ``(w, x, y, z)`` order, an opacity logit ``o_i`` and SH coefficients ``f_i``
 ``[(deg+1)^2, 3]``. Activations: ``scale = exp(s_hat)``, ``rotation = R(q / |q|)``,
 ``opacity = sigmoid(o)``, colour = ``max(0, SH(f, d) + 0.5)`` (see :mod:`pcc.gaussians.sh`).
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

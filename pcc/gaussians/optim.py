@@ -7,7 +7,7 @@ its state in a dict keyed by tensor identity, so INRIA patches it in place; this
 the moments next to the parameters instead, with the same update (Kingma & Ba, "Adam", ICLR 2015,
 with bias correction and a shared step counter as INRIA's patched ``torch.optim.Adam`` keeps it).
 
-Taught in ``notebooks/02_training_a_scene.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

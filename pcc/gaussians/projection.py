@@ -30,7 +30,7 @@ Off-centre principal points: INRIA assumes ``cx = W/2``; we generalise the frust
 asymmetric limits ``-(cx/fx) - 0.3 tan(fov_x/2) <= x/z <= (W - cx)/fx + 0.3 tan(fov_x/2)``
 (likewise for y), which equals ``±1.3 tan(fov/2)`` for a centred camera.
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Implements the forward model of Kerbl et al., "3D Gaussian Splatting for Real-Time Radiance Field
 Rendering" (SIGGRAPH 2023), with the constants of its CUDA rasteriser; autograd provides the
-backward pass. Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+backward pass. Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 
 What is rendered, per pixel ``p`` (sampled at integer coordinates, see
 :mod:`pcc.gaussians.projection` for the pixel convention):

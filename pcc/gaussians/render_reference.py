@@ -15,7 +15,7 @@ It shares the projection (:func:`pcc.gaussians.projection.project_gaussians`) an
 evaluation with the fast renderer, so comparing the two tests the binning, ordering, cut-offs and
 compositing. It is differentiable (autograd through the loop), so it also checks gradients.
 Cost: O(pixels x Gaussians) time; use it on small images and a few thousand Gaussians at most.
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ sign (``Y_1 = -C1 y``, ``Y_3 = -C1 x``). Written out for a unit direction ``(x, 
 The constants are computed below from their closed forms (they equal INRIA's ``sh_utils.py`` and
 ``forward.cu`` literals to the last printed digit). The basis is orthonormal on the unit sphere.
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

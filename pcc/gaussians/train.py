@@ -29,7 +29,7 @@ resets as INRIA: with tens instead of hundreds of views a short run needs the ti
 to recover); runs shorter than 1000 steps (interval below 200) do not reset opacity at all. Every
 value can be set explicitly.
 
-Taught in ``notebooks/02_training_a_scene.ipynb`` (a short run) and used to make the bundled
+Taught in ``notebooks/00_a_3dgs_scene.ipynb`` (a short run) and used to make the bundled
 scene (``input_models/README.md``).
 """
 

@@ -1,7 +1,7 @@
 """Pinhole cameras in the OpenCV frame (x right, y down, z forward), world-to-camera ``R, t``.
 
 Every reader in :mod:`pcc.io` (NeRF-synthetic JSON, COLMAP) converts into this one class, so the
-renderer and trainers see a single convention. Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+renderer and trainers see a single convention. Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

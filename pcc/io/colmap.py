@@ -15,7 +15,7 @@ that the principal point is honoured. PINHOLE and SIMPLE_PINHOLE are exact; SIMP
 accepted with its distortion ignored (a warning); other models must be undistorted first
 (``colmap image_undistorter``). The points3D give the initial Gaussians.
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

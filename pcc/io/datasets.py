@@ -5,7 +5,7 @@ Two kinds are recognised (the inputs of the INRIA 3DGS trainer, Kerbl et al. 202
 * NeRF-synthetic / Blender: ``transforms_<split>.json`` + PNGs (:mod:`pcc.io.nerf`);
 * COLMAP: ``sparse/0/{cameras,images,points3D}.{bin,txt}`` + ``images/`` (:mod:`pcc.io.colmap`).
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

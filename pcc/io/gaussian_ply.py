@@ -21,7 +21,7 @@ Zero Gaussians is an error when *reading*: a scene with nothing in it cannot be 
 compressed, and an empty file is far more often a failed export than an intended input. The
 writer refuses an empty model for the same reason.
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

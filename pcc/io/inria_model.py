@@ -16,7 +16,7 @@ In ``cameras.json`` ``position`` is the camera centre and ``rotation`` the camer
 ``cfg_args`` is the ``repr`` of an ``argparse.Namespace``; INRIA tools ``eval`` it, we parse it with
 :mod:`ast` and accept literals only (reading never executes code).
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

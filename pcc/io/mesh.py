@@ -3,7 +3,7 @@
 ``read_mesh`` returns float64 vertices and int64 triangles; polygons with more than three corners
 are fan-triangulated ``(v0, v_i, v_{i+1})``. The OFF reader accepts the ModelNet header quirk where
 the counts follow ``OFF`` on the same line (``OFF1046 900 0``) and ``#`` comments.
-Taught in ``notebooks/04_point_clouds_and_voxels.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

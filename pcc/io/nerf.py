@@ -13,7 +13,7 @@ RGBA images are composited on ``background`` in linear [0, 1] values:
 compositing, to the colour and to the alpha.
 
 :func:`write_nerf_synthetic` is the exact inverse (up to 8-bit PNG quantisation): it is what the
-synthetic dataset generator uses. Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+synthetic dataset generator uses. Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Bad input (truncated file, NaN coordinates, zero points, an unknown extension) r
 
 The PLY and PCD parsers are written here from the format descriptions (Turk's PLY note; the PCL
 "PCD file format" page, including LZF-compressed ``binary_compressed`` data).
-Taught in ``notebooks/04_point_clouds_and_voxels.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

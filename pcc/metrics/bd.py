@@ -8,7 +8,7 @@ difference over the shared log-rate range).
 
 Two interpolants: ``"pchip"`` (default; monotone piecewise-cubic Hermite, Fritsch & Carlson 1980,
 integrated exactly; what MPEG's and GEOv2's reports use) and ``"cubic"`` (the classic VCEG-M33
-least-squares cubic polynomial). Taught in ``notebooks/06_point_cloud_metrics.ipynb``.
+least-squares cubic polynomial). Taught in ``notebooks/14_rate_distortion.ipynb``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ channel. ``padding="valid"`` instead averages only where the window fits inside 
 what scikit-image's ``structural_similarity(gaussian_weights=True, sigma=1.5,
 use_sample_covariance=False)`` reports.
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb`` (and used in ``notebooks/03_c3dgs...``).
+Taught in ``notebooks/00_a_3dgs_scene.ipynb`` (and used in ``notebooks/05_storage_and_evaluation.ipynb``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ metrics for point cloud compression", ICIP), with ``A`` the original and ``B`` t
 * **PSNR** = ``10 log10(3 p^2 / e2)`` with the peak ``p`` given explicitly (1023 for 10-bit
   clouds); the 3 is there because ``e2`` sums three coordinate errors. Identical clouds -> inf.
 
-Taught in ``notebooks/06_point_cloud_metrics.ipynb``.
+Taught in ``notebooks/14_rate_distortion.ipynb``.
 """
 
 from __future__ import annotations

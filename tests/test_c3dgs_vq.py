@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from pcc.c3dgs.features import normalize_trace
 from pcc.c3dgs.vq import (
     VectorQuantizer,
+    codebook_usage,
     init_kmeans_pp,
     join_table,
     nearest_centroid,
@@ -102,6 +104,44 @@ def test_history_and_error_curve_are_recorded():
     assert len(vq.errors) == 10
     assert len(vq.history) == 3  # initial + steps 5 and 10
     assert all(h.shape == (8, 4) for h in vq.history)
+    assert vq.history_steps == [0, 5, 10]
+    assert vq.history_tensor().shape == (3, 8, 4)
+    assert torch.equal(vq.history[0], vq.initial_centroids)
+    assert len(vq.reseeded) == 10 and sum(vq.reseeded) == vq.n_reseeded
+
+
+def test_history_length_when_steps_are_not_a_multiple():
+    x = torch.randn(100, 2)
+    vq = VectorQuantizer(k=4, steps=7, batch_size=32, history_every=3).fit(x)
+    assert vq.history_steps == [0, 3, 6]  # 1 + 7 // 3 snapshots
+    none = VectorQuantizer(k=4, steps=7, batch_size=32).fit(x)
+    assert none.history == [] and none.history_tensor().shape[0] == 0
+    assert none.initial_centroids is not None and none.initial_centroids.shape == (4, 2)
+    with pytest.raises(ValueError):
+        VectorQuantizer(k=4, history_every=-1)
+
+
+def test_codebook_usage_counts_and_dead_centroids():
+    counts = codebook_usage(torch.tensor([0, 2, 2, 4, 0, 0]), 6)
+    assert counts.tolist() == [3, 0, 2, 0, 1, 0]
+    assert int((counts == 0).sum()) == 3
+    with pytest.raises(ValueError):
+        codebook_usage(torch.tensor([6]), 6)
+
+
+def test_uniform_init_without_reseeding_leaves_dead_centroids_kmeanspp_does_not():
+    g = torch.Generator().manual_seed(8)
+    x = torch.cat([torch.rand(400, 3, generator=g), 40.0 + torch.rand(400, 3, generator=g)])
+    dead = {}
+    for init in ("uniform", "kmeans++"):
+        vq = VectorQuantizer(
+            k=16, steps=10, batch_size=128, init=init, reseed_dead=False, seed=9
+        ).fit(x)
+        sizes = vq.cluster_sizes(x)
+        assert int(sizes.sum()) == x.shape[0]
+        dead[init] = int((sizes == 0).sum())
+    assert dead["uniform"] >= 8  # most uniform draws land in the empty space between the cubes
+    assert dead["kmeans++"] <= 1
 
 
 def test_shape_normalisation_keeps_trace_one():

@@ -10,7 +10,10 @@ The loss is ``(1 - lambda) L1 + lambda (1 - SSIM)`` with ``lambda = 0.2``, one r
 per iteration (the list is reshuffled when exhausted), Adam with ``eps = 1e-15``. The reference keeps
 the learning rates constant; ``lr_final_factor < 1`` decays them exponentially, which matters for
 short CPU runs (the last steps otherwise leave Adam's step-size noise in the parameters).
-Taught in ``notebooks/03_c3dgs_compression.ipynb``.
+Taught in ``notebooks/04_finetuning.ipynb`` (the loss curve, one camera's renders during
+fine-tuning and the guard that drops a harmful fine-tune, through
+:func:`pcc.c3dgs.stages.finetune`, which records what :func:`finetune` reports through its
+callbacks).
 """
 
 from __future__ import annotations

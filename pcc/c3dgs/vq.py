@@ -19,9 +19,16 @@ Fixes of the reference's defects (research brief, g.3/g.4), each switchable:
 * ``final_lloyd``: after the last step each used centroid becomes the exact weighted mean of the
   points finally assigned to it (one Lloyd step over all data, in float64).
 
-Distances are computed in row chunks so memory stays below ``max_chunk_bytes``. An optional
-recorder stores a centroid snapshot every ``history_every`` steps, and ``errors`` holds the batch's
-mean squared quantisation error per step, for the animations of ``notebooks/03_c3dgs_compression``.
+Distances are computed in row chunks so memory stays below ``max_chunk_bytes``. What a run leaves
+behind for plots (the animations and curves of ``notebooks/03_vector_quantisation.ipynb``):
+
+* ``errors``: the batch's mean squared quantisation error after every step;
+* ``history`` / ``history_steps``: a centroid snapshot (``[K, D]``) at step 0 and every
+  ``history_every`` steps (``1 + steps // history_every`` snapshots), and the step of each;
+* ``initial_centroids``: the codebook right after the init (always kept, one ``[K, D]`` copy);
+* ``reseeded``: how many dead centroids were moved at every step;
+* :meth:`VectorQuantizer.cluster_sizes` / :func:`codebook_usage`: Gaussians per centroid and the
+  number of dead (never used) centroids after the final assignment.
 
 The "keep exact above threshold" split and the joined ``[codebook ; kept]`` table with one index per
 Gaussian are :func:`split_keep` and :func:`join_table`.
@@ -179,6 +186,9 @@ class VectorQuantizer:
     usage: torch.Tensor | None = field(default=None, init=False, repr=False)  # [K]
     errors: list[float] = field(default_factory=list, init=False, repr=False)
     history: list[torch.Tensor] = field(default_factory=list, init=False, repr=False)
+    history_steps: list[int] = field(default_factory=list, init=False, repr=False)
+    initial_centroids: torch.Tensor | None = field(default=None, init=False, repr=False)  # [K, D]
+    reseeded: list[int] = field(default_factory=list, init=False, repr=False)
     n_reseeded: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -188,6 +198,8 @@ class VectorQuantizer:
             raise ValueError(f"unknown init {self.init!r}; choose one of {INITS}")
         if not 0.0 <= self.decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {self.decay}")
+        if self.history_every < 0:
+            raise ValueError(f"history_every must be >= 0, got {self.history_every}")
         self._gen = torch.Generator().manual_seed(self.seed)
 
     # ------------------------------------------------------------------ pieces
@@ -202,8 +214,10 @@ class VectorQuantizer:
         if self.normalize is not None:
             c = self.normalize(c)
         self.centroids = c.to(x.dtype)
+        self.initial_centroids = self.centroids.clone()
         self.usage = torch.zeros(self.k, dtype=x.dtype)
-        self.errors, self.history, self.n_reseeded = [], [], 0
+        self.errors, self.history, self.history_steps = [], [], []
+        self.reseeded, self.n_reseeded = [], 0
         return self.centroids
 
     def ema_step(self, xb: torch.Tensor, wb: torch.Tensor) -> float:
@@ -286,21 +300,35 @@ class VectorQuantizer:
         w = w / w.max() if float(w.max()) > 0 else torch.ones_like(w)
         self.initialize(x, w)
         if self.history_every:
-            self.history.append(self.centroids.clone())
+            self._record(0)
         for step in range(1, self.steps + 1):
             b = torch.randint(0, n, (self.batch_size,), generator=self._gen)
             xb, wb = x[b], w[b]
             err = self.ema_step(xb, wb)
             self.errors.append(err)
-            if self.reseed_dead:
-                self.reseed(xb)
+            self.reseeded.append(self.reseed(xb) if self.reseed_dead else 0)
             if self.history_every and step % self.history_every == 0:
-                self.history.append(self.centroids.clone())
+                self._record(step)
             if progress is not None:
                 progress(step, err)
         if self.final_lloyd:
             self._lloyd(x, w)
         return self
+
+    def _record(self, step: int) -> None:
+        self.history.append(self.centroids.clone())
+        self.history_steps.append(step)
+
+    def history_tensor(self) -> torch.Tensor:
+        """The recorded snapshots stacked: ``[F, K, D]`` (``F = len(history)``, may be 0)."""
+        if not self.history:
+            d = 0 if self.centroids is None else self.centroids.shape[1]
+            return torch.zeros(0, self.k, d)
+        return torch.stack(self.history)
+
+    def cluster_sizes(self, x: torch.Tensor) -> torch.Tensor:
+        """How many rows of ``x [N, D]`` the final codebook assigns to each centroid.  # [K]"""
+        return codebook_usage(self.assign(x), self.k)
 
     def _lloyd(self, x: torch.Tensor, w: torch.Tensor) -> None:
         idx, _ = nearest_centroid(x, self.centroids, self.max_chunk_bytes)
@@ -323,6 +351,16 @@ class VectorQuantizer:
     def quantization_error(self, x: torch.Tensor) -> float:
         """Mean squared distance of ``x [N, D]`` to its nearest centroid."""
         return float(nearest_centroid(x.detach(), self.centroids, self.max_chunk_bytes)[1].mean())
+
+
+def codebook_usage(assignment: torch.Tensor, k: int) -> torch.Tensor:
+    """Number of vectors assigned to each of ``k`` centroids (``assignment [N]`` int).  # [K]
+
+    Centroids with a count of 0 are *dead*: they cost a table row and represent nothing.
+    """
+    if assignment.numel() and (int(assignment.min()) < 0 or int(assignment.max()) >= k):
+        raise ValueError(f"assignment out of range for a codebook of {k} centroids")
+    return torch.bincount(assignment.to(torch.int64).flatten(), minlength=k)
 
 
 # --------------------------------------------------------------------------- keep split / tables

@@ -37,11 +37,14 @@ format: $(STAMP)  ## apply ruff format and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-demo: $(STAMP)  ## run the main job on bundled inputs, results in output/demo
-	MPLBACKEND=Agg $(BIN)/python -m pcc.demo --out output/demo
+demo: $(STAMP)  ## notebook 06 (papermill + HTML report) and the codec demo -> output/demo-<timestamp>/
+	MPLBACKEND=Agg $(BIN)/python -m pcc.demo
 
-bench: $(STAMP)  ## print the speed benchmarks (ratios measured side by side)
-	$(BIN)/python -m pcc.bench
+bench: $(STAMP)  ## benchmarks (ratios measured side by side); JSON/CSV in output/bench-<timestamp>/
+	nice $(BIN)/python -m pcc.bench
+
+results: $(STAMP)  ## regenerate docs/results.md (reuses the newest full `make bench`, runs c3dgs)
+	nice $(BIN)/python -m pcc.bench.results
 
 lab: $(STAMP)  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
@@ -50,4 +53,4 @@ clean:  ## remove outputs and caches (keeps .venv)
 	rm -rf output .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
-.PHONY: help install lint test test-fast format demo bench lab clean
+.PHONY: help install lint test test-fast format demo bench results lab clean

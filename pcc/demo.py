@@ -1,9 +1,11 @@
-"""``python -m pcc.demo --out output/demo``: the project's main job on bundled inputs.
+"""``python -m pcc.demo``: the project's main job on bundled inputs, into a fresh output folder.
 
-1. **3DGS compression**: the bundled still-life scene (``input_models/still_life``, trained by
-   pcc's own trainer) goes through the c3dgs pipeline (:func:`pcc.c3dgs.pipeline.run`) into the
-   entropy-coded ``.pcc3dgs`` format; it prints the size ratio and the test-view PSNR/SSIM before
-   and after, and writes a test view rendered from the original and from the decoded file.
+1. **3DGS compression, as a report**: ``notebooks/06_whole_pipeline.ipynb`` runs with papermill on
+   the bundled still-life scene (``input_models/still_life``, trained by pcc's own trainer) at the
+   ``default`` preset; the executed notebook is exported to HTML next to it, and a summary table
+   (Gaussians, file sizes and ratio, test-view PSNR/SSIM before and after, step timings) is
+   printed from its ``metrics.json``. Without papermill/nbconvert installed (the ``notebooks``
+   extra) the same pipeline runs through :func:`pcc.c3dgs.pipeline.run` instead.
 2. **Point-cloud geometry compression**: a procedural shape is coded losslessly by the octree coder
    and lossily by the bundled learned codec (``hyperprior-l0.1``); it prints bits per point and
    D1/D2 PSNR from the real bitstreams.
@@ -11,19 +13,24 @@
    chequered floor around a glossy ball; a few hundred anisotropic Gaussians with SH degree 1):
    orbit views rendered with the PyTorch rasteriser, the scene written as an INRIA model directory.
 
-Everything lands in ``--out`` with a ``summary.json``. The scene builder is reusable: notebooks and
-tests use it as a tiny scene whose every Gaussian is known. Taught in
-``notebooks/01_gaussian_splatting.ipynb``.
+Everything lands in ``--out`` (default ``output/demo-<timestamp>``; an existing non-empty folder is
+refused, nothing is overwritten) with a ``summary.json``. The scene builder is reusable: notebooks
+and tests use it as a tiny scene whose every Gaussian is known. Taught in
+``notebooks/06_whole_pipeline.ipynb``.
 """
 
 from __future__ import annotations
 
 import argparse
 import colorsys
+import importlib.util
 import json
 import math
+import os
+import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +209,178 @@ def run_demo(out: str | Path, n_views: int = 6, width: int = 256, height: int = 
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED_SCENE = REPO / "input_models" / "still_life"
+WHOLE_PIPELINE = REPO / "notebooks" / "06_whole_pipeline.ipynb"
+
+
+def fresh_output_dir(out: str | os.PathLike | None = None, prefix: str = "output/demo") -> Path:
+    """The demo's output folder, created: ``out`` if given, else ``<prefix>-<YYYYmmdd-HHMMSS>``.
+
+    Raises:
+        FileExistsError: ``out`` exists and is not empty (a demo never overwrites a run).
+    """
+    if out is None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path(f"{prefix}-{stamp}")
+        out, i = base, 1
+        while out.exists():
+            i += 1
+            out = Path(f"{base}-{i}")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise FileExistsError(f"{out}: exists and is not empty; choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def notebook_tools_available() -> bool:
+    """True when papermill and nbconvert (the ``notebooks`` extra) are installed."""
+    return all(importlib.util.find_spec(m) is not None for m in ("papermill", "nbconvert"))
+
+
+def run_notebook_report(
+    notebook: str | os.PathLike,
+    out: str | os.PathLike,
+    parameters: dict | None = None,
+    *,
+    html: bool = True,
+    timeout: float | None = None,
+) -> dict:
+    """Execute ``notebook`` with papermill into ``out`` and export it to HTML.
+
+    The notebook's ``out_dir`` parameter is set to ``out/<notebook stem>`` (its figures, files
+    and ``metrics.json`` go there); the executed notebook is ``out/<stem>.ipynb``, the report
+    ``out/<stem>.html`` and papermill's log ``out/<stem>.log``. Papermill and nbconvert run as
+    subprocesses of this interpreter with progress bars off.
+
+    Returns ``{"metrics": <metrics.json>, "notebook": path, "html": path or None, "seconds": s}``.
+
+    Raises:
+        RuntimeError: the notebook failed (the message says in which cell and why) or wrote no
+            ``metrics.json``, or the HTML export failed.
+    """
+    from pcc.sweep import error_summary, papermill_command
+
+    notebook, out = Path(notebook), Path(out)
+    stem = notebook.stem
+    run_dir = out / stem
+    params = {**(parameters or {}), "out_dir": str(run_dir.resolve())}
+    params_file = out / f"{stem}.parameters.json"
+    params_file.write_text(json.dumps(params, indent=2), encoding="utf-8")
+    executed = out / f"{stem}.ipynb"
+    env = {**os.environ, "PCC_PROGRESS": "0", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    log_path = out / f"{stem}.log"
+    start = time.perf_counter()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.run(
+            papermill_command(notebook, executed, params_file, None, timeout),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+        )
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        raise RuntimeError(f"{notebook.name} failed (log: {log_path}):\n{error_summary(text)}")
+    metrics_path = run_dir / "metrics.json"
+    if not metrics_path.is_file():
+        raise RuntimeError(f"{notebook.name} ran but wrote no {metrics_path}")
+    report = None
+    if html:
+        cmd = [sys.executable, "-m", "nbconvert", "--to", "html", str(executed)]
+        cmd += ["--output-dir", str(out)]
+        conv = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if conv.returncode != 0:
+            raise RuntimeError(f"HTML export of {executed} failed:\n{conv.stderr[-2000:]}")
+        report = out / f"{stem}.html"
+    return {
+        "metrics": json.loads(metrics_path.read_text(encoding="utf-8")),
+        "notebook": str(executed),
+        "html": None if report is None else str(report),
+        "seconds": seconds,
+    }
+
+
+#: The steps of a compression run in the order they happen (notebook 06 and ``pipeline.run``).
+STEP_ORDER = (
+    "load",
+    "cameras",
+    "evaluate_before",
+    "eval_before",
+    "sensitivity",
+    "prune",
+    "color_vq",
+    "shape_vq",
+    "finetune",
+    "finetune_guard",
+    "quantize",
+    "encode",
+    "decode",
+    "evaluate_after",
+    "eval_after",
+)
+
+
+def format_c3dgs_summary(metrics: dict) -> str:
+    """The demo's table of a compression run's ``metrics.json`` (notebook 06 or ``run``).
+
+    Rows: Gaussians, file size, bytes per Gaussian, test-view PSNR and SSIM, original vs
+    compressed, with the ratio and the PSNR change; then the step timings in run order.
+    """
+    m = metrics
+    size = m.get("size_bytes", m.get("compressed_bytes"))
+    fmt_name = {"pcc": ".pcc3dgs", "npz": "npz"}.get(m.get("format"), m.get("format", "?"))
+    rows = [
+        ("", "original", "compressed", ""),
+        ("Gaussians", f"{m['n_gaussians_before']:,}", f"{m['n_gaussians_after']:,}", ""),
+        (
+            "file size (bytes)",
+            f"{m['input_bytes']:,}",
+            f"{size:,}",
+            f"{m['input_bytes'] / size:.1f}x smaller ({fmt_name})",
+        ),
+        (
+            "bytes per Gaussian",
+            f"{m['input_bytes'] / m['n_gaussians_before']:.1f}",
+            f"{size / m['n_gaussians_after']:.1f}",
+            "",
+        ),
+    ]
+    if m.get("npz_bytes") and m.get("format") != "npz":
+        rows.append(
+            (
+                "c3dgs npz (bytes)",
+                "",
+                f"{m['npz_bytes']:,}",
+                f"{m['input_bytes'] / m['npz_bytes']:.1f}x smaller",
+            )
+        )
+    pb, pa = m.get("psnr_before"), m["psnr_after"]
+    rows.append(
+        (
+            "PSNR, test views (dB)",
+            "-" if pb is None else f"{pb:.2f}",
+            f"{pa:.2f}",
+            "" if pb is None else f"{pa - pb:+.2f} dB",
+        )
+    )
+    sb = m.get("ssim_before")
+    rows.append(
+        ("SSIM, test views", "-" if sb is None else f"{sb:.4f}", f"{m['ssim_after']:.4f}", "")
+    )
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
+    ]
+    raw = {k: v for k, v in m.get("timings_s", {}).items() if k != "total"}
+    known = [k for k in STEP_ORDER if k in raw]  # metrics.json sorts keys: restore run order
+    timings = {k: raw[k] for k in known + sorted(set(raw) - set(known))}
+    if timings:
+        total = m.get("total_s", m.get("timings_s", {}).get("total", sum(timings.values())))
+        steps = " | ".join(f"{k} {v:.1f}" for k, v in timings.items())
+        lines.append(f"step timings (s): {steps} | total {total:.1f}")
+    return "\n".join(lines)
 
 
 def run_compression_demo(out: str | Path, preset: str = "default", progress: bool = True) -> dict:
@@ -275,9 +454,16 @@ def run_pointcloud_demo(out: str | Path, model_name: str = "hyperprior-l0.1") ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pcc.demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="output/demo", help="output folder (default output/demo)")
+    parser.add_argument(
+        "--out", default=None, help="a new output folder (default output/demo-<timestamp>)"
+    )
     parser.add_argument(
         "--preset", default="default", choices=["tiny", "default", "paper"], help="c3dgs preset"
+    )
+    parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="run the 3DGS pipeline through the library instead of notebook 06 (no HTML)",
     )
     parser.add_argument("--views", type=int, default=6, help="orbit views of the procedural scene")
     parser.add_argument("--size", default="256x192", help="render size WxH (256x192)")
@@ -287,11 +473,35 @@ def main(argv: list[str] | None = None) -> int:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         parser.error(f"--size must be WIDTHxHEIGHT, got {args.size!r}")
-    out = Path(args.out)
+    try:
+        out = fresh_output_dir(args.out)
+    except FileExistsError as err:
+        parser.error(str(err))
+    say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
+
+    t0 = time.perf_counter()
+    report = None
+    if not args.no_report and notebook_tools_available():
+        say(f"3DGS: running {WHOLE_PIPELINE.relative_to(REPO)} (preset {args.preset}) ...")
+        report = run_notebook_report(WHOLE_PIPELINE, out, {"preset": args.preset})
+        c3dgs = dict(report["metrics"], report_html=report["html"], notebook=report["notebook"])
+    else:
+        if not args.no_report:
+            say(
+                "3DGS: papermill/nbconvert not installed (pip install 'pcc[notebooks]'): "
+                "running the pipeline without the HTML report"
+            )
+        c3dgs = run_compression_demo(out / "c3dgs", args.preset, progress=not args.json)
+    c3dgs_s = time.perf_counter() - t0
+    say("point clouds: octree and learned codec ...")
+    pointcloud = run_pointcloud_demo(out / "pointcloud")
+    say("renderer: procedural scene ...")
+    renderer = run_demo(out / "procedural", args.views, width, height)
     summary = {
-        "c3dgs": run_compression_demo(out / "c3dgs", args.preset, progress=not args.json),
-        "pointcloud": run_pointcloud_demo(out / "pointcloud"),
-        "renderer": run_demo(out / "procedural", args.views, width, height),
+        "c3dgs": c3dgs,
+        "pointcloud": pointcloud,
+        "renderer": renderer,
+        "seconds": {"c3dgs": round(c3dgs_s, 1), "total": round(time.perf_counter() - t0, 1)},
     }
     from pcc.io.atomic import write_text_atomic
 
@@ -299,17 +509,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary))
         return 0
-    c = summary["c3dgs"]
-    print("\n== 3DGS compression of the bundled still-life scene (c3dgs, .pcc3dgs) ==")
+    source = WHOLE_PIPELINE.relative_to(REPO) if report else "pcc.c3dgs.pipeline.run"
     print(
-        f"{c['n_gaussians_before']} -> {c['n_gaussians_after']} Gaussians; "
-        f"{c['input_bytes']:,} B -> {c['compressed_bytes']:,} B ({c['ratio']:.1f}x)"
+        f"\n== 3DGS compression of the bundled still-life scene ({source}, preset {args.preset}) =="
     )
-    print(
-        f"test views: PSNR {c['psnr_before']:.2f} -> {c['psnr_after']:.2f} dB, "
-        f"SSIM {c['ssim_before']:.4f} -> {c['ssim_after']:.4f}"
-    )
-    p = summary["pointcloud"]
+    print(format_c3dgs_summary(c3dgs))
+    if report:
+        print(f"report: {report['html']}")
+    p = pointcloud
     print(
         f"\n== Geometry compression of a procedural shape ({p['n_points']} voxels, 8-bit grid) =="
     )
@@ -319,12 +526,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{codec:7s} {r['bpp']:.3f} bpp  D1 {r['d1_psnr']:.2f} dB  D2 {r['d2_psnr']:.2f} dB  "
             f"encode {r['encode_s']:.2f} s  decode {r['decode_s']:.2f} s"
         )
-    r = summary["renderer"]
+    r = renderer
     print(f"\n== Renderer: procedural scene, {r['n_gaussians']} Gaussians ==")
     print(
         f"{len(r['renders'])} orbit views, {r['seconds_per_frame']:.2f} s per {width}x{height} frame"
     )
-    print(f"\neverything is in {out}/ (summary.json, c3dgs/, pointcloud/, procedural/)")
+    print(
+        f"\neverything is in {out}/ (summary.json, {'06_whole_pipeline.html, ' if report else ''}"
+        f"{'06_whole_pipeline/' if report else 'c3dgs/'}, pointcloud/, procedural/); "
+        f"{summary['seconds']['total']:.0f} s in total"
+    )
     return 0
 
 

@@ -245,13 +245,14 @@ def load_compressed(path: str | os.PathLike) -> QuantizedGaussians:
 
 
 def load_any_model(path: str | os.PathLike) -> GaussianModel:
-    """A renderable model from a model dir, a ``.ply``, a c3dgs ``.npz`` or a ``.pcc3dgs``."""
+    """A renderable model from a model dir, a ``.ply``, a c3dgs ``.npz`` or a ``.pcc3dgs``, or a
+    viewer format (compressed PLY, SPZ, ``.splat``; :func:`pcc.io.splat_formats.load_splat_any`)."""
     path = Path(path)
     if path.is_file() and path.suffix.lower() in (".npz", SUFFIX):
         return load_compressed(path).to_gaussian_model()
-    from pcc.io.inria_model import load_model
+    from pcc.io.splat_formats import load_splat_any
 
-    return load_model(path)
+    return load_splat_any(path)  # INRIA dir/.ply, compressed PLY, SPZ, .splat
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -448,7 +449,7 @@ def run(
     (``*_before`` is null when the targets are renders of the uncompressed model itself), sizes in
     MB and MiB, and ``timings_s`` per step.
     """
-    from pcc.io.inria_model import load_model
+    from pcc.io.splat_formats import load_splat_any as load_model
 
     t_total = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)

@@ -1,5 +1,8 @@
 """``pcc gs render``: render a 3DGS model to PNG files, with PSNR/SSIM when ground truth exists.
 
+The model is an INRIA model directory or ``.ply``, a PlayCanvas ``.compressed.ply``, an SPZ, a
+``.splat``, or a c3dgs ``.npz`` / ``.pcc3dgs`` (:func:`pcc.c3dgs.pipeline.load_any_model`).
+
 Cameras come from, in this order: ``--orbit N`` (orbit cameras framing the Gaussians), ``--data``
 (a NeRF-synthetic or COLMAP dataset: cameras *with* images, so PSNR/SSIM are reported), the model
 directory's ``cameras.json`` (cameras without images), or 8 orbit cameras by default.
@@ -8,7 +11,7 @@ Example::
 
     pcc gs render output/model --data data/lego --split test --out output/renders --json
 
-Taught in ``notebooks/01_gaussian_splatting.ipynb``.
+Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations
@@ -78,14 +81,19 @@ def _parse_vector(text: str) -> tuple[float, float, float]:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "render",
-        help="render a 3DGS model (model dir or .ply) to PNGs; PSNR/SSIM against a dataset",
+        help="render a 3DGS model (model dir, .ply, .compressed.ply, .spz, .splat, .npz, "
+        ".pcc3dgs) to PNGs; PSNR/SSIM against a dataset",
         description=(
-            "Render a 3DGS model (INRIA model directory or .ply) to PNG files. Cameras come from "
+            "Render a 3DGS model (INRIA model directory or .ply, .compressed.ply, .spz, .splat, "
+            "c3dgs .npz or .pcc3dgs) to PNG files. Cameras come from "
             "--orbit N, else --data (a NeRF-synthetic or COLMAP dataset, whose images give "
             "PSNR/SSIM), else the model directory's cameras.json, else 8 orbit cameras."
         ),
     )
-    p.add_argument("input", help="INRIA model directory or a 3DGS .ply file")
+    p.add_argument(
+        "input",
+        help="INRIA model directory, .ply, .compressed.ply, .spz, .splat, .npz or .pcc3dgs",
+    )
     p.add_argument("--data", help="dataset folder (NeRF-synthetic or COLMAP) giving cameras + GT")
     p.add_argument("--split", default="test", help="dataset split (default: test)")
     p.add_argument(
@@ -138,15 +146,16 @@ def _safe_name(name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pcc.c3dgs.pipeline import load_any_model
     from pcc.gaussians.render import render
     from pcc.io.cameras import orbit_cameras_for_points
     from pcc.io.datasets import load_dataset
-    from pcc.io.inria_model import load_model, read_cameras_json
+    from pcc.io.inria_model import read_cameras_json
     from pcc.io.nerf import save_png
     from pcc.metrics.image import psnr, ssim
 
     input_path = Path(args.input)
-    model = load_model(input_path)
+    model = load_any_model(input_path)
     sh_degree = model.sh_degree if args.sh_degree is None else args.sh_degree
     if not 0 <= sh_degree <= model.sh_degree:
         raise FormatError(

@@ -2,8 +2,10 @@
 
 The codec side of pcc builds on these integer clouds (``coords [N, 3] int32`` in ``[0, 2^bits)``).
 Modules: :mod:`.sampling`, :mod:`.voxelize`, :mod:`.morton`, :mod:`.blocks`, :mod:`.canonical`,
-:mod:`.shapes`, :mod:`.dataset` (torch; import it explicitly). Taught in
-``notebooks/04_point_clouds_and_voxels.ipynb`` and ``notebooks/05_octree_coding.ipynb``.
+:mod:`.shapes`, :mod:`.dataset` (torch; import it explicitly), :mod:`.stats` (octree occupancy,
+spacing, decoding scores), :mod:`.lidar` (a synthetic LiDAR sweep), :mod:`.examples` (the lessons'
+example clouds, read in place). Taught in ``notebooks/10_point_clouds_and_octrees.ipynb`` and
+``notebooks/11_learned_codec.ipynb``.
 """
 
 from pcc.pointcloud.blocks import Block, departition, partition_blocks, select_largest, to_occupancy

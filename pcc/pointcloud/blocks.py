@@ -2,7 +2,7 @@
 
 GEOv2 / DeepCompress code each non-empty block separately (Quach et al. 2020, "Improved deep point
 cloud geometry compression"); blocks are listed in Morton order of their origins, so the block
-structure itself is an octree over block indices. Taught in ``notebooks/05_octree_coding.ipynb``.
+structure itself is an octree over block indices. Taught in ``notebooks/11_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 * :func:`canonical_modelnet`: a ModelNet ``.off`` mesh as a ``bits`` voxel cloud (GEOv2 recipe).
 * :func:`canonical_kitti`: a LiDAR ``.bin`` sweep as a ``bits`` voxel cloud.
 
-Taught in ``notebooks/05_octree_coding.ipynb``; the octree and learned codecs are evaluated on
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``; the octree and learned codecs are evaluated on
 these clouds with D1/D2 PSNR at peak ``2^bits - 1``.
 """
 

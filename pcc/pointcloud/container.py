@@ -18,7 +18,7 @@ quantisation, the transform back to the original coordinates, ...). The CRC dete
 before any decoder looks at a stream; every declared length is checked against the bytes that are
 really there, so a malformed file raises :class:`pcc.errors.BitstreamError` with one message and
 never makes the reader allocate or loop on a forged length.
-Taught in ``notebooks/05_octree_coding.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

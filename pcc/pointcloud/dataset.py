@@ -11,7 +11,7 @@ Per-item augmentation uses the symmetries of the voxel grid, which are exact (no
 ``"cube"`` = all 48 axis permutations with flips. ``BlockDataset(up_rotations=n)`` adds ``n``
 copies of every cloud rotated about the up axis by arbitrary angles (re-voxelised once, up
 front). Randomness depends only on ``(seed, index)`` (map-style) or ``(seed, worker id)``
-(iterable), never on global state. Taught in ``notebooks/07_learned_codec.ipynb``.
+(iterable), never on global state. Taught in ``notebooks/11_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

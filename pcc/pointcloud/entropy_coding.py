@@ -17,7 +17,7 @@ error raised on a corrupt stream are the same everywhere.
   cloud whose coordinates are all even, so children 1..7 of every last-level node are empty)
   is therefore shorter than ``-sum log2 p``. On natural clouds the two agree within 1 %.
 
-Taught in ``notebooks/05_octree_coding.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations
@@ -69,6 +69,42 @@ def encode_bits(bits: np.ndarray, p1: np.ndarray) -> bytes:
     if bits.size:
         coder.encode_reverse(bits, _BERNOULLI, p1)
     return words_to_bytes(coder.get_compressed())
+
+
+def encode_bits_segmented(
+    bits: np.ndarray, p1: np.ndarray, segment_ends: np.ndarray
+) -> tuple[bytes, np.ndarray, int]:
+    """:func:`encode_bits` that also measures the REAL size of consecutive segments of the stream.
+
+    ``segment_ends`` ``[S]`` are increasing end offsets into ``bits`` (the last one ``== N``);
+    segment ``s`` holds symbols ``segment_ends[s-1]:segment_ends[s]``. The symbols are pushed on
+    the ANS stack segment by segment, last segment first (the same operations, in the same order,
+    as :func:`encode_bits`, so the bytes are identical), and the growth of the coder's valid bits
+    while a segment is pushed is that segment's real cost.
+
+    Returns ``(stream bytes, real bits per segment int64 [S], padding bits)``: the padding is what
+    the final 32-bit word adds (``< 32``), and ``sum(per segment) + padding == 8 * len(stream)``.
+    """
+    bits = np.asarray(bits).astype(np.int32).ravel()
+    p1 = clip_probability(p1).ravel()
+    ends = np.asarray(segment_ends, dtype=np.int64).ravel()
+    if bits.shape != p1.shape:
+        raise ValueError(f"{bits.size} symbols but {p1.size} probabilities")
+    if ends.size and (ends[-1] != bits.size or np.any(np.diff(ends) < 0) or ends[0] < 0):
+        raise ValueError("segment_ends must be increasing and end at the number of symbols")
+    starts = np.concatenate([[0], ends[:-1]]) if ends.size else ends
+    coder = constriction.stream.stack.AnsCoder()
+    seg_bits = np.zeros(ends.size, np.int64)
+    before = 0
+    for s in range(ends.size - 1, -1, -1):
+        lo, hi = int(starts[s]), int(ends[s])
+        if hi > lo:
+            coder.encode_reverse(bits[lo:hi], _BERNOULLI, p1[lo:hi])
+        now = int(coder.num_valid_bits())
+        seg_bits[s] = now - before
+        before = now
+    data = words_to_bytes(coder.get_compressed())
+    return data, seg_bits, 8 * len(data) - before
 
 
 class BitDecoder:

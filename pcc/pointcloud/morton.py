@@ -4,7 +4,7 @@ The code interleaves the bits of ``x, y, z`` with ``x`` the most significant bit
 bit ``3i + 2`` is bit ``i`` of ``x``, ``3i + 1`` of ``y``, ``3i`` of ``z``. Sorting by the code
 visits an octree depth-first, child index ``4 x_bit + 2 y_bit + z_bit`` (the order GEOv2's
 ``partition_octree`` and G-PCC use). Up to 21 bits per axis fit in a uint64.
-Taught in ``notebooks/05_octree_coding.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

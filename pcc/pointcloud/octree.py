@@ -18,7 +18,7 @@ children of a node are contiguous and in child-index order, so
 This is the structure coded by MPEG G-PCC (Schwarz et al., "Emerging MPEG standards for point cloud
 compression", IEEE JETCAS 2019) and by :mod:`pcc.pointcloud.octree_codec`; GEOv2 (Quach et al.
 2020) stores the top levels of the same tree raw.
-Taught in ``notebooks/04_point_clouds_and_voxels.ipynb``; coded in ``notebooks/05_octree_coding.ipynb``.
+Taught (and coded) in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 
 Morton codes come from :mod:`pcc.pointcloud.morton`; its bit order (x most significant, child
 index ``4 x + 2 y + z``) is part of the octree bitstream format, and ``tests/test_pc_octree.py``

@@ -59,8 +59,13 @@ secondary estimation stage (SSE) and a last-level flag gained < 0.5 % and were l
 coding (G-PCC's ``positionQuantizationScale = 1 / s``, duplicates merged) and the decoder returns
 ``round(q s) + origin``; this gives the classic octree rate-distortion curve.
 
+**Where the bits go.** :func:`encode_octree` also reports, per level, the nodes, their occupied
+children and the REAL bits of that level's symbols (:class:`LevelStats`; measured by pushing the
+stream level by level onto the ANS stack, see
+:func:`pcc.pointcloud.entropy_coding.encode_bits_segmented`); they add up to the stream.
+
 The bitstream is a :mod:`pcc.pointcloud.container` with codec id ``"octree"``.
-Taught in ``notebooks/05_octree_coding.ipynb``.
+Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations
@@ -74,7 +79,7 @@ import numpy as np
 
 from pcc.errors import BitstreamError
 from pcc.pointcloud import container
-from pcc.pointcloud.entropy_coding import BitDecoder, encode_bits, estimate_bits
+from pcc.pointcloud.entropy_coding import BitDecoder, encode_bits_segmented, estimate_bits
 from pcc.pointcloud.octree import (
     MAX_BITS,
     build_octree,
@@ -274,9 +279,40 @@ def _traverse(depth: int, n_voxels: int, code_symbols) -> tuple[np.ndarray, list
     return codes, levels
 
 
+@dataclass(frozen=True)
+class LevelStats:
+    """What one octree level cost: its nodes, their children, and its share of the stream.
+
+    Level ``l`` holds the occupied cells at resolution ``2^l`` per axis (level 0 = the root);
+    coding it sends one occupancy byte (8 child bits) per node, minus the child bits the decoder
+    can infer (see the module docstring).
+    """
+
+    level: int
+    nodes: int  # occupied cells at this level (= occupancy bytes)
+    children: int  # occupied children = nodes of the next level
+    coded_symbols: int  # child bits actually coded (8 * nodes - inferred ones)
+    estimated_bits: float  # -sum log2 p of those symbols
+    real_bits: int  # growth of the ANS stream while this level was pushed (real, not estimated)
+
+    @property
+    def children_per_node(self) -> float:
+        """Mean occupied children per node (1 = a thin chain, 4 = a surface, 8 = solid)."""
+        return self.children / self.nodes if self.nodes else 0.0
+
+    @property
+    def bits_per_node(self) -> float:
+        return self.real_bits / self.nodes if self.nodes else 0.0
+
+
 @dataclass
 class EncodedOctree:
-    """The container bytes plus what was measured while encoding."""
+    """The container bytes plus what was measured while encoding.
+
+    ``levels`` splits the occupancy stream by octree level with REAL sizes: the level bits plus
+    ``padding_bits`` (the ANS coder's last partial word) equal ``stream_bits``, and the container
+    adds ``container_bits`` (magic, header, lengths, CRC) to make ``8 * len(data)``.
+    """
 
     data: bytes
     n_input: int  # points given to the encoder
@@ -286,6 +322,13 @@ class EncodedOctree:
     stream_bits: int  # real size of the occupancy stream
     encode_seconds: float
     header: dict = field(default_factory=dict)
+    levels: list[LevelStats] = field(default_factory=list)
+    padding_bits: int = 0
+
+    @property
+    def container_bits(self) -> int:
+        """Bits of the file that are not the occupancy stream (header, lengths, checksum)."""
+        return 8 * len(self.data) - self.stream_bits
 
     @property
     def bits_per_point(self) -> float:
@@ -352,17 +395,34 @@ def encode_octree(
     n_voxels = int(np.unpackbits(levels[-1]).sum())
 
     all_bits, all_p = [], []
+    symbols_per_level = np.zeros(depth, np.int64)
 
     def record(level, nodes, k, p1):
         b = (levels[level][nodes] >> k) & 1
         all_bits.append(b.astype(np.uint8))
         all_p.append(p1)
+        symbols_per_level[level] += b.size
         return b
 
     _traverse(depth, n_voxels, record)
     bits = np.concatenate(all_bits) if all_bits else np.zeros(0, np.uint8)
     p1 = np.concatenate(all_p) if all_p else np.zeros(0)
-    stream = encode_bits(bits, p1)
+    ends = np.cumsum(symbols_per_level)
+    stream, level_real, padding = encode_bits_segmented(bits, p1, ends)
+    stats = []
+    for lv in range(depth):
+        lo, hi = int(ends[lv] - symbols_per_level[lv]), int(ends[lv])
+        n_nodes = int(levels[lv].size)
+        stats.append(
+            LevelStats(
+                level=lv,
+                nodes=n_nodes,
+                children=int(np.unpackbits(levels[lv]).sum()) if n_nodes else 0,
+                coded_symbols=int(symbols_per_level[lv]),
+                estimated_bits=estimate_bits(bits[lo:hi], p1[lo:hi]),
+                real_bits=int(level_real[lv]),
+            )
+        )
     header = dict(header_extra or {})
     header.update(
         coder=CODER_NAME,
@@ -382,6 +442,8 @@ def encode_octree(
         stream_bits=8 * len(stream),
         encode_seconds=time.perf_counter() - start,
         header=header,
+        levels=stats,
+        padding_bits=int(padding),
     )
 
 

@@ -4,7 +4,7 @@ A triangle is drawn with probability proportional to its area, then a point unif
 the square-root trick ``p = (1 - sqrt(r1)) a + sqrt(r1) (1 - r2) b + sqrt(r1) r2 c`` (Osada et al.
 2002, "Shape distributions", eq. 1). This is how ModelNet / ShapeNet meshes become training clouds
 (GEOv2 ``ds_mesh_to_pc.py``; PCGCv2 ``generate_dataset.py``). Taught in
-``notebooks/05_octree_coding.ipynb``.
+``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ of overlapping primitives are kept, like a CAD model assembled from parts). The 
 surface-sampled and voxelised into a ``2^bits`` grid. ``shape_at(seed, i, bits)`` is a pure
 function of ``(seed, i)``, so :class:`ShapeStream` is an unlimited, reproducible training stream
 that needs no data set on disk. Superquadrics: Barr 1981, "Superquadrics and angle-preserving
-transformations". Taught in ``notebooks/07_learned_codec.ipynb``.
+transformations". Taught in ``notebooks/11_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 ``offset`` is the per-axis minimum and ``scale = (2^bits - 1) / longest side``, so the cloud keeps
 its aspect ratio and its longest side spans the whole grid (the MPEG / GEOv2 ``vg_size``
 recipe). Voxelising an already voxelised cloud that touches 0 and ``2^bits - 1`` on its longest
-axis gives the same set (scale 1, offset 0). Taught in ``notebooks/05_octree_coding.ipynb``.
+axis gives the same set (scale 1, offset 0). Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Layout of the saved dict (only tensors, str, int, float, bool, None, lists and d
 
 A file whose architecture does not match the model it is loaded into, whose tensors do not fit,
 or that is not a codec checkpoint at all raises ``pcc.errors.FormatError`` naming the file and the
-problem. Taught in ``notebooks/07_learned_codec.ipynb``.
+problem. Taught in ``notebooks/13_training.ipynb``.
 """
 
 from __future__ import annotations

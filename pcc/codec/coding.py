@@ -15,7 +15,7 @@ dropped (they are restored on reading). Corrupt or truncated streams raise
 
 References: constriction (Bamler 2022, "Understanding Entropy Coding With Asymmetric Numeral
 Systems (ANS): a Statistician's Perspective"); integer CDF tables as in Ballé et al. 2018 and
-CompressAI. Taught in ``notebooks/08_entropy_models.ipynb``.
+CompressAI. Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@
 * "1+2D" separable inception block and ``AnalysisBlockV4``: Killea et al., "DeepCompress:
   Efficient Point Cloud Geometry Compression" (arXiv 2106.01504), encoder c3p2.
 
-Taught in ``notebooks/07_learned_codec.ipynb``.
+Taught in ``notebooks/11_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

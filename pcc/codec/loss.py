@@ -14,7 +14,7 @@ bits, -sum log2 p over all latents, per occupied voxel), so a larger lambda give
 GEOv2's ``lambda_geo * FL_sum + R`` ranks the same models with ``lambda = 1 / lambda_geo`` (up to
 the constant factor ``N_occupied`` per batch).
 
-Taught in ``notebooks/07_learned_codec.ipynb``.
+Taught in ``notebooks/11_learned_codec.ipynb`` (focal loss) and ``notebooks/13_training.ipynb``.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ checkpoints store, so a checkpoint rebuilds its model and a wrong one gives a cl
 Shapes for the default CPU sizing: block ``x`` ``[B, 1, 32, 32, 32]`` -> ``y``
 ``[B, 32, 4, 4, 4]`` -> logits ``[B, 1, 32, 32, 32]``.
 
-Taught in ``notebooks/07_learned_codec.ipynb`` and ``notebooks/09_codec_pipeline.ipynb``.
+Taught in ``notebooks/11_learned_codec.ipynb`` and ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ signature, decodes the latents, runs g_s in batches of ``decode_batch`` blocks a
 voxels. Encoder-side reconstruction (:func:`reconstruct_blocks`) uses exactly the same code, so the
 decoded cloud equals it bit for bit.
 
-Taught in ``notebooks/09_codec_pipeline.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb`` (files, real sizes) and ``notebooks/14_rate_distortion.ipynb``.
 """
 
 from __future__ import annotations
@@ -122,7 +122,8 @@ def _block_bits(block_size: int) -> int:
     return bits
 
 
-def _block_tensor(blocks: list[Block], size: int) -> torch.Tensor:  # -> [B, 1, S, S, S]
+def block_batch(blocks: list[Block], size: int) -> torch.Tensor:  # -> [B, 1, S, S, S] float32
+    """Dense occupancy grids of ``blocks`` as one batch for ``BlockCodec.analyse``."""
     grids = np.stack([to_occupancy(b, size, dtype=np.float32) for b in blocks])
     return torch.from_numpy(grids)[:, None]
 
@@ -215,7 +216,7 @@ def encode_point_cloud(
 
     y = torch.cat(
         [
-            codec.analyse(_block_tensor(blocks[s : s + encode_batch], size))
+            codec.analyse(block_batch(blocks[s : s + encode_batch], size))
             for s in range(0, n, encode_batch)
         ]
     )  # [n, C, s, s, s]
@@ -405,6 +406,7 @@ def bits_per_point(data: bytes, n_points: int) -> float:
 __all__ = [
     "EncodedCloud",
     "bits_per_point",
+    "block_batch",
     "compress_point_cloud",
     "decompress_point_cloud",
     "encode_point_cloud",

@@ -6,7 +6,7 @@ was trained (command, config, time) is in ``input_models/README.md`` and in ``to
 train_codec_models.sh``. ``pcc pc models [--json]`` prints this list; ``--model NAME`` of
 ``pcc pc compress`` accepts a name or a path to any checkpoint.
 
-Taught in ``notebooks/09_codec_pipeline.ipynb``.
+Taught in ``notebooks/13_training.ipynb``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ GEOv2 rate-distortion-optimal threshold.
   symmetric D1 mean squared error against the block's points. If even the best is worse than a
   single point at the block's centroid, the block decodes to nothing (index 255, GEOv2's guard).
 
-Taught in ``notebooks/09_codec_pipeline.ipynb``.
+Taught in ``notebooks/11_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ the entropy model's auxiliary (quantile) loss is added and its parameters have t
 (GEOv2: main lr 1e-4, aux lr 1e-3). Batches are a deterministic function of (seed, step, rank), so
 a resumed run sees the same data as an uninterrupted one.
 
-Taught in ``notebooks/07_learned_codec.ipynb``.
+Taught in ``notebooks/13_training.ipynb``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -360,7 +362,12 @@ def _warm_start(model: BlockCodec, path: str) -> list[str]:
 
 
 def train(
-    config: dict, out_dir: str | os.PathLike, resume: bool = False, return_model: bool = False
+    config: dict,
+    out_dir: str | os.PathLike,
+    resume: bool = False,
+    return_model: bool = False,
+    callback: Callable[[dict], None] | None = None,
+    stop_after: int | None = None,
 ):
     """Train a BlockCodec as configured; returns the final metrics (and the trained model, this
     process's replica, when ``return_model``).
@@ -368,6 +375,13 @@ def train(
     Writes to ``out_dir``: ``config.yaml``, ``last.pt`` (resumable: model, optimisers, step),
     ``model.pt`` (weights only, small: what gets bundled), ``log.jsonl`` (one line per validation).
     Runs under DDP when started by torchrun (``WORLD_SIZE`` > 1); only rank 0 writes files.
+
+    ``callback(record)`` is called on rank 0 after every step with a dict: ``step``, ``loss``,
+    ``focal`` (focal loss per occupied voxel), ``bpov`` (estimated bits per occupied voxel),
+    ``lr``, ``lmbda``, ``elapsed_s`` and, on validation steps, the ``val_*`` metrics (live curves:
+    :func:`visualisation.training.LiveCurves`). ``stop_after`` stops the run after that step as an
+    interruption would, right after writing ``last.pt`` (no ``model.pt``); the schedule still
+    follows ``training.steps``, and ``resume=True`` continues where it stopped.
     """
     t = config["training"]
     torch.set_num_threads(int(t["num_threads"]))
@@ -425,11 +439,17 @@ def train(
     metrics: dict[str, Any] = {}
     steps = int(t["steps"])
     bar = tqdm(
-        total=steps, initial=step, disable=(rank != 0 or not t["progress"]), dynamic_ncols=True
+        total=steps,
+        initial=step,
+        disable=not _show_progress(t["progress"], rank),
+        dynamic_ncols=True,
     )
+    if stop_after is not None and int(stop_after) < step:
+        raise ValueError(f"stop_after={stop_after} is before the resumed step {step}")
+    stop = steps if stop_after is None else min(steps, int(stop_after))
     started = time.perf_counter()
     net.train()
-    while step < steps:
+    while step < stop:
         idx = batch_indices(
             len(train_blocks), step, int(t["batch_size"]), rank, world, int(t["seed"])
         )
@@ -472,6 +492,14 @@ def train(
             bpov=f"{float(terms.bits_per_occupied):.3f}",
             focal=f"{float(terms.distortion):.4f}",
         )
+        record = {
+            "step": step,
+            "loss": terms.loss.item(),
+            "focal": float(terms.distortion),
+            "bpov": float(terms.bits_per_occupied),
+            "lr": lr_at(t, step - 1),
+            "lmbda": _lmbda_at(t, step - 1),
+        }
         if step % int(t["val_every"]) == 0 or step == steps:
             metrics = {"step": step, "train_loss": terms.loss.item()}
             if rank == 0:
@@ -486,9 +514,18 @@ def train(
                 shared = [best]
                 dist.broadcast_object_list(shared, src=0)
                 best = shared[0]
-        if step % int(t["checkpoint_every"]) == 0 or step == steps:
+        if step % int(t["checkpoint_every"]) == 0 or step == steps or step == stop:
             save("last", metrics)
+        if callback is not None and rank == 0:
+            record["elapsed_s"] = time.perf_counter() - started
+            if metrics.get("step") == step:  # validated at this step
+                record.update({k: v for k, v in metrics.items() if k.startswith("val_")})
+            callback(record)
     bar.close()
+    if step < steps:  # stopped early (stop_after): an interrupted run leaves only last.pt
+        if world > 1:
+            dist.barrier()
+        return (metrics, model) if return_model else metrics
     if rank == 0 and "val_loss" not in metrics:  # e.g. steps = 0 or a resumed, finished run
         metrics = {"step": step, **validate(model, val_blocks, config, device)}
     if rank == 0:
@@ -496,6 +533,17 @@ def train(
     if world > 1:
         dist.barrier()
     return (metrics, model) if return_model else metrics
+
+
+def _show_progress(progress: bool, rank: int) -> bool:
+    """A tqdm bar on rank 0 when ``training.progress`` is on and stderr is a terminal (never in
+    logs, notebooks or papermill runs: the notebooks draw live curves instead)."""
+    if rank != 0 or not progress:
+        return False
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def _lmbda_at(t: dict, step: int) -> float:

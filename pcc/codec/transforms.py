@@ -12,7 +12,7 @@ CPU sizing used by ``pcc`` (documented in ``input_models/README.md``): 32^3 bloc
 plain conv giving occupancy *logits* (GEOv2 ends with a ReLU and clips to [0, 1]), so the
 focal loss works on ``sigmoid(logits)``.
 
-Taught in ``notebooks/07_learned_codec.ipynb``.
+Taught in ``notebooks/11_learned_codec.ipynb``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ All share the contract of ``pcc.codec.entropy.base.EntropyModel``. The three spa
 (context, attention, hybrid) quantise around the hyperprior's mean and refine the residual's pmf
 from the residuals decoded before (``pcc.codec.entropy.context``), so on top of a trained
 hyperprior they decode the same latent from fewer bits. Taught in
-``notebooks/08_entropy_models.ipynb``.
+``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

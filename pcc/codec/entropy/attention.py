@@ -20,7 +20,7 @@ taps); ``dense_attention`` is the O(P^2) full masked reference it is tested agai
 benchmarked against (``pcc/bench/bench_entropy.py``). Coding is serial with the same
 per-position function on both sides (see ``pcc.codec.entropy.context``).
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ number of blocks) is faster and saves the per-stream overhead (a 5-byte header a
 the CPU, single-threaded (``single_threaded``), with the model in eval mode; call ``update()``
 after training or loading weights (``compress`` also does it and rebuilds stale z tables).
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ training with straight-through rounding, so the next slices see in training exac
 decoder gives them (DeepCompress V2 conditioned on the unquantised y instead;
 ``research/pc_codec.md`` a.5).
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

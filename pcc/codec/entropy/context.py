@@ -24,7 +24,7 @@ matmul), so every parameter is bit-identical without relying on a batched convol
 a serial one. Training uses the masked convolution (parallel); the two agree to float rounding
 (tested).
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

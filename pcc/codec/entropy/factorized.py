@@ -9,7 +9,7 @@ are learned by the auxiliary loss ``aux_loss`` (trained with its own optimiser);
 offset the symbols are centred on. ``update`` tabulates an integer pmf per channel over the
 support where the cumulative lies in [tail/2, 1 - tail/2] (found by bisection on the density).
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ One integer pmf per (scale index, f) is built by ``update`` from those indices o
 ``ndtr`` + ``pcc.codec.coding.quantize_pmf``); its support is +-ceil(6.1 sigma) around the mean
 (tail mass 1e-9), the two edge bins carry the tails and escape further values.
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

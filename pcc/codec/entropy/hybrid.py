@@ -17,7 +17,7 @@ Coding is serial (positions x slices steps, each vectorised over the batch and t
 channels), with the same per-step function on both sides; training evaluates the masked
 convolution in parallel (the two agree to float rounding, tested).
 
-Taught in ``notebooks/08_entropy_models.ipynb``.
+Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

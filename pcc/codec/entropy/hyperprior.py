@@ -12,7 +12,7 @@ hyperprior.
   h_s mirrors it with transposed convolutions and ends in 2C channels (mean, scale).
 
 Both quantise around the mean (y_hat = round(y - mu) + mu) and write symbols grouped by scale
-index. Taught in ``notebooks/08_entropy_models.ipynb``.
+index. Taught in ``notebooks/12_entropy_models.ipynb``.
 """
 
 from __future__ import annotations

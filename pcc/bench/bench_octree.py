@@ -11,7 +11,9 @@ the estimate ``-sum log2 p``; then for the lossy octree baseline (G-PCC's
 geometry only, ``quantization_bits`` q, compression level 7) the rate and the symmetric D1 PSNR
 (peak 1023, :func:`pcc.metrics.pointcloud.d1_psnr`). Times come from one run on a shared machine:
 compare rows, not absolute numbers across runs.
-Run: ``python -m pcc.bench octree [--quick]``. Taught in ``notebooks/05_octree_coding.ipynb``.
+Run: ``python -m pcc.bench octree [--quick]``; returns the tables ``lossless`` and ``rd`` (with
+``x_lossless``: how many times smaller than the lossless octree file of the same run). Taught in
+``notebooks/10_point_clouds_and_octrees.ipynb``.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def _draco(coords: np.ndarray, bits: int) -> tuple[int, np.ndarray, float, float
     return len(data), decoded, t_enc, t_dec
 
 
-def main(quick: bool = False) -> None:
+def main(quick: bool = False) -> dict[str, list[dict]]:
+    """Print the lossless line and the RD table; return them as ``lossless`` and ``rd`` rows."""
     coords, name = _cloud(quick)
     n = len(coords)
     print(f"cloud: {name}, {n} points")
@@ -81,6 +84,20 @@ def main(quick: bool = False) -> None:
         f"  encode {encoded.encode_seconds:.2f} s ({n / encoded.encode_seconds / 1e3:.0f} kpts/s), "
         f"decode {t_dec:.2f} s ({n / t_dec / 1e3:.0f} kpts/s)"
     )
+    lossless_bytes = len(encoded.data)
+    lossless = {
+        "cloud": name,
+        "points": n,
+        "bytes": lossless_bytes,
+        "bpp": encoded.bits_per_point,
+        "estimated_bpp": encoded.estimated_bits / n,
+        "real_over_estimate": encoded.bits_per_point / (encoded.estimated_bits / n),
+        "exact": bool(exact),
+        "encode_s": encoded.encode_seconds,
+        "decode_s": t_dec,
+        "encode_kpts_s": n / encoded.encode_seconds / 1e3,
+        "decode_kpts_s": n / t_dec / 1e3,
+    }
 
     rows = []
     scales = GPCC_SCALES[::2] if quick else GPCC_SCALES
@@ -91,28 +108,34 @@ def main(quick: bool = False) -> None:
         dec = decode_octree(enc.data)
         t = time.perf_counter() - start
         rows.append(
-            (
-                f"octree step 1/{scale:g}",
-                enc.bits_per_point,
-                d1_psnr(coords, dec.coords_float, PEAK),
-                enc.encode_seconds,
-                t,
-            )
-        )
+            (f"octree step 1/{scale:g}", len(enc.data), d1_psnr(coords, dec.coords_float, PEAK),
+             enc.encode_seconds, t)
+        )  # fmt: skip
     try:
         import DracoPy  # noqa: F401
 
         for bits in (8, 9, 10) if quick else (7, 8, 9, 10, 11):
             size, dec, t_enc, t_dec_d = _draco(coords, bits)
-            rows.append(
-                (f"draco q={bits}", 8 * size / n, d1_psnr(coords, dec, PEAK), t_enc, t_dec_d)
-            )
+            rows.append((f"draco q={bits}", size, d1_psnr(coords, dec, PEAK), t_enc, t_dec_d))
     except ImportError:
         print("DracoPy not installed: Draco rows skipped")
-    print(f"{'codec':22s} {'bpp':>8s} {'D1 PSNR dB':>11s} {'enc s':>7s} {'dec s':>7s}")
+    print(
+        f"{'codec':22s} {'bpp':>8s} {'D1 PSNR dB':>11s} {'enc s':>7s} {'dec s':>7s} "
+        f"{'x lossless':>10s}"
+    )
     print(
         f"{'octree lossless':22s} {encoded.bits_per_point:8.4f} {'inf':>11s} "
-        f"{encoded.encode_seconds:7.2f} {t_dec:7.2f}"
+        f"{encoded.encode_seconds:7.2f} {t_dec:7.2f} {1.0:10.2f}"
     )
-    for label, bpp, psnr, te, td in rows:
-        print(f"{label:22s} {bpp:8.4f} {psnr:11.2f} {te:7.2f} {td:7.2f}")
+    rd = []
+    for label, size, psnr, te, td in rows:
+        bpp = 8 * size / n
+        print(
+            f"{label:22s} {bpp:8.4f} {psnr:11.2f} {te:7.2f} {td:7.2f} {lossless_bytes / size:10.2f}"
+        )
+        rd.append(
+            {"codec": label, "bytes": size, "bpp": bpp, "d1_psnr": psnr, "encode_s": te,
+             "decode_s": td, "x_lossless": lossless_bytes / size}
+        )  # fmt: skip
+    print("x lossless = lossless octree file / this file (how many times smaller)")
+    return {"lossless": [lossless], "rd": rd}

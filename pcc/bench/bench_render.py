@@ -8,8 +8,9 @@ compare rows of one run rather than absolute numbers across runs. The cpu column
 time, all threads) is the robust one on a shared machine; note that with 2 threads on a machine
 whose cores are busy, torch's intra-op threads spend much of their time waiting, so the 1-thread
 rows are then the faster ones.
-Run: ``python -m pcc.bench render [--quick]``. Taught alongside
-``notebooks/01_gaussian_splatting.ipynb``.
+Run: ``python -m pcc.bench render [--quick]``; returns the tables ``tile``, ``real_scene`` and
+``vs_dense`` (``speedup``: dense reference time over the tile renderer's, same run). Taught
+alongside ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def _pairs(model: GaussianModel, cam: Camera) -> int:
         return _select_pairs(proj, model.opacities, cam.width, cam.height, 16).pixel.numel()
 
 
-def _real_scene_row(quick: bool, repeats: int) -> None:
+def _real_scene_row(quick: bool, repeats: int) -> dict | None:
     """The shared INRIA-trained scene (9,080 Gaussians, low opacities, large splats), if present."""
     root = Path(
         os.environ.get("PCC_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data")
@@ -101,7 +102,7 @@ def _real_scene_row(quick: bool, repeats: int) -> None:
     path = root / "gaussian_splats" / "kacytran_3dgs_sh3" / "point_cloud_iter7000.ply"
     if not path.exists():
         print(f"\n(real scene skipped: {path} not found)")
-        return
+        return None
     from pcc.io.gaussian_ply import read_gaussian_ply
 
     model = read_gaussian_ply(path).requires_grad_()
@@ -110,14 +111,28 @@ def _real_scene_row(quick: bool, repeats: int) -> None:
     cam = make_camera(centre + np.array([0.0, -600.0, 150.0]), centre, w, h, fov_x_deg=60.0)
     fwd = _time(lambda: _forward(render, model, cam), repeats)
     both = _time(lambda: _forward_backward(render, model, cam), repeats)
+    pairs = _pairs(model, cam)
     print(
         f"\nreal INRIA scene ({path.parent.name}, N = {len(model)}) at {w}x{h}, 1 thread: "
-        f"{_pairs(model, cam)} pairs, forward {fwd[0]:.1f} ({fwd[1]:.1f}) ms, "
+        f"{pairs} pairs, forward {fwd[0]:.1f} ({fwd[1]:.1f}) ms, "
         f"fwd+bwd {both[0]:.1f} ({both[1]:.1f}) ms"
     )
+    return {
+        "scene": path.parent.name,
+        "n": len(model),
+        "width": w,
+        "height": h,
+        "pairs": pairs,
+        "forward_ms": fwd[0],
+        "forward_cpu_ms": fwd[1],
+        "fwd_bwd_ms": both[0],
+        "fwd_bwd_cpu_ms": both[1],
+        "backward_over_forward": (both[1] - fwd[1]) / fwd[1],
+    }
 
 
-def main(quick: bool = False) -> None:
+def main(quick: bool = False) -> dict[str, list[dict]]:
+    """Print the three tables; return them as ``tile``, ``real_scene`` and ``vs_dense`` rows."""
     configs = (
         [(64, 2_000), (128, 10_000)]
         if quick
@@ -133,6 +148,7 @@ def main(quick: bool = False) -> None:
     repeats = 2 if quick else 3
     before = torch.get_num_threads()
     try:
+        tile: list[dict] = []
         print("tile renderer (float32, CPU), median ms/frame: wall (cpu)")
         print(f"{'threads':>7} {'size':>8} {'N':>7} {'pairs':>9} {'forward':>17} {'fwd+bwd':>17}")
         for threads in thread_counts:
@@ -142,13 +158,20 @@ def main(quick: bool = False) -> None:
                 cam = bench_camera(size)
                 fwd = _time(lambda m=model, c=cam: _forward(render, m, c), repeats)
                 both = _time(lambda m=model, c=cam: _forward_backward(render, m, c), repeats)
+                pairs = _pairs(model, cam)
                 print(
-                    f"{threads:>7} {size:>4}x{size:<3} {n:>7} {_pairs(model, cam):>9} "
+                    f"{threads:>7} {size:>4}x{size:<3} {n:>7} {pairs:>9} "
                     f"{fwd[0]:>8.1f} ({fwd[1]:>6.1f}) {both[0]:>8.1f} ({both[1]:>6.1f})"
                 )
+                tile.append(
+                    {"threads": threads, "size": size, "n": n, "pairs": pairs,
+                     "forward_ms": fwd[0], "forward_cpu_ms": fwd[1], "fwd_bwd_ms": both[0],
+                     "fwd_bwd_cpu_ms": both[1],
+                     "backward_over_forward": (both[1] - fwd[1]) / fwd[1]}
+                )  # fmt: skip
 
         torch.set_num_threads(1)
-        _real_scene_row(quick, repeats)
+        real = _real_scene_row(quick, repeats)
 
         size, n = (32, 300) if quick else (64, 1_500)
         model = surface_scene(n, seed=1).requires_grad_()
@@ -165,8 +188,14 @@ def main(quick: bool = False) -> None:
             f"(max |image diff| = {err:.1e})"
         )
         print(f"{'':>8} {'tile':>9} {'dense':>9} {'speed-up':>9}")
+        vs_dense = []
         for label, t_tile, t_ref in rows:
             print(f"{label:>8} {t_tile:>9.1f} {t_ref:>9.1f} {t_ref / t_tile:>8.1f}x")
+            vs_dense.append(
+                {"pass": label, "size": size, "n": n, "tile_cpu_ms": t_tile,
+                 "dense_cpu_ms": t_ref, "speedup": t_ref / t_tile, "max_abs_diff": float(err)}
+            )  # fmt: skip
+        return {"tile": tile, "real_scene": [real] if real else [], "vs_dense": vs_dense}
     finally:
         torch.set_num_threads(before)
 

@@ -111,7 +111,10 @@ def _run_notebook(name: str, timeout: int = 900) -> dict:
     )
     out_dir = REPO / nb.metadata["pcc"]["test_parameters"]["out_dir"]
     shutil.rmtree(out_dir, ignore_errors=True)
-    env = dict(os.environ, MPLBACKEND="Agg", PCC_PROGRESS="0", PYTHONHASHSEED="0")
+    # one thread, as tools/notebook_refs.py records: printed numbers do not depend on the count
+    env = dict(
+        os.environ, MPLBACKEND="Agg", PCC_PROGRESS="0", PYTHONHASHSEED="0", OMP_NUM_THREADS="1"
+    )
     cmd = [
         sys.executable,
         "-m",

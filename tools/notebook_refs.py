@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -85,6 +86,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebook names without .ipynb (default: all)")
     args = parser.parse_args(argv)
+    # the kernel inherits these: one thread (as the tests run it), quiet progress bars
+    os.environ.update(OMP_NUM_THREADS="1", PCC_PROGRESS="0", MPLBACKEND="Agg")
     names = args.names or sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for name in names:
         name = Path(name).stem

@@ -151,6 +151,10 @@ def test_compress_equals_the_composition_of_the_stages(setup, tmp_path):
     ft2 = stages.finetune(idx, train, cfg.finetune, render_every=2, render_camera=test[0])
     assert list(ft2.render_iterations) == [0, 2, 4] and len(ft2.renders) == 3
     assert all(r.shape == (36, 48, 3) and 0 <= r.min() <= r.max() <= 1 for r in ft2.renders)
+    # preview renders do not move the fake quantisers' ranges: same training as without them
+    plain = stages.finetune(idx, train, cfg.finetune, guard=False, progress=False)
+    assert np.array_equal(ft2.losses, plain.losses)
+    assert torch.equal(ft2.tuned.color_table, plain.tuned.color_table)
 
 
 def test_finetune_guard_reports_losses(setup):

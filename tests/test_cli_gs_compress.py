@@ -59,6 +59,16 @@ def test_overrides_dotted_underscored_and_typed():
     assert apply_overrides(get_preset("tiny"), names) == cfg  # every name round-trips
 
 
+def test_setting_k_means_that_codebook_size():
+    base = get_preset("default")
+    assert base.color.k_per_gaussians is not None  # the scene-dependent rule is on by default
+    cfg = apply_overrides(base, {"color.k": 4096})
+    assert cfg.color.k == 4096 and cfg.color.k_per_gaussians is None
+    assert cfg.shape == base.shape  # the other group keeps its rule
+    both = apply_overrides(base, {"color.k": 4096, "color.k_per_gaussians": 8})
+    assert both.color.k_per_gaussians == 8
+
+
 @pytest.mark.parametrize(
     "overrides, words",
     [

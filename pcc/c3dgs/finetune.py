@@ -18,6 +18,7 @@ callbacks).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -82,6 +83,19 @@ class QuantAwareModel(torch.nn.Module):
         # The reference always fake-quantises opacity (g.6); we do so only when quantisation-aware.
         self.fq["opacity"] = FakeQuantizer(c, enabled=qa)
         self.quantization_aware = qa
+
+    @contextlib.contextmanager
+    def frozen_observers(self):
+        """Inside this block the fake quantisers use their ranges without updating them, so a
+        preview render leaves training exactly as it would be without it."""
+        saved = {name: fq.observe for name, fq in self.fq.items()}
+        try:
+            for fq in self.fq.values():
+                fq.observe = False
+            yield self
+        finally:
+            for name, fq in self.fq.items():
+                fq.observe = saved[name]
 
     def dense(self) -> GaussianModel:
         """The dense model seen by the renderer, with fake quantisation applied."""
@@ -222,7 +236,7 @@ def finetune(
         if progress and it % 10 == 0:
             bar.set_postfix(loss=f"{value:.4f}")
         if render_every and render_callback is not None and it % render_every == 0:
-            with torch.no_grad():
+            with torch.no_grad(), qa.frozen_observers():
                 view = render_camera or cams[0]
                 render_callback(it, render(qa.dense(), view, background=config.background).image)
     return qa.indexed()

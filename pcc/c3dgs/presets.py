@@ -235,7 +235,8 @@ def apply_overrides(config: C3dgsConfig, overrides: dict[str, object]) -> C3dgsC
     Names are those of :func:`config_names` (dotted), or with ``_`` instead of the dot after a
     group (``color_k``: the spelling a notebook's ``parameters`` cell can use). String values are
     parsed as YAML (``--set color.k=2048``). Unknown names or values of the wrong type raise
-    :class:`ConfigError` naming the key.
+    :class:`ConfigError` naming the key. Setting a group's ``k`` without its ``k_per_gaussians``
+    means that exact codebook size: the scene-dependent rule is switched off for that group.
     """
     top_types = _field_types(C3dgsConfig)
     group_types = {"color": _field_types(VQConfig), "shape": _field_types(VQConfig)}
@@ -250,6 +251,10 @@ def apply_overrides(config: C3dgsConfig, overrides: dict[str, object]) -> C3dgsC
             value = _coerce(name, raw, group_types[group][field_name])
             sub = replace(getattr(cfg, group), **{field_name: value})
             cfg = replace(cfg, **{group: sub})
+    named = {_resolve_name(name) for name in overrides}
+    for group in ("color", "shape"):
+        if (group, "k") in named and (group, "k_per_gaussians") not in named:
+            cfg = replace(cfg, **{group: replace(getattr(cfg, group), k_per_gaussians=None)})
     _validate(cfg)
     return cfg
 

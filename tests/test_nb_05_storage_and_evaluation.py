@@ -23,3 +23,9 @@ def test_05_storage_and_evaluation(run_notebook):
     # the decoded scene stays close to the original on the test views
     assert m["psnr_after"] > m["psnr_before"] - 1.5
     assert len(m["psnr_per_view"]) == 2
+    # the viewer formats: the c3dgs rows re-store the very same values, and c3dgs in front of
+    # SPZ makes the SPZ smaller than SPZ of the uncompressed scene
+    f = m["formats"]
+    assert f[".pcc3dgs"]["bytes"] == m["pcc_bytes"] and f["c3dgs npz"]["bytes"] == m["npz_bytes"]
+    assert f["c3dgs -> SPZ v3"]["bytes"] < f["SPZ v3"]["bytes"]
+    assert f["INRIA PLY"]["ratio_vs_ply"] == 1.0 and f[".splat"]["ratio_vs_ply"] > 7

@@ -154,7 +154,24 @@ def canonical_modelnet(
     Returns ``[M, 3]`` int32.
     """
     vertices, faces = read_mesh(path)
-    lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    return normalized_mesh_voxels(
+        vertices, faces, bits, samples_per_area=samples_per_area, max_samples=max_samples, seed=seed
+    )
+
+
+def normalized_mesh_voxels(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    bits: int,
+    *,
+    samples_per_area: float = BUNNY_SAMPLES_PER_AREA,
+    max_samples: int = 5_000_000,
+    seed: int = 0,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """A mesh (``vertices [V, 3]``, ``faces [F, 3]``) sampled into a ``2^bits`` grid whose longest
+    side spans ``bounds`` (default: the vertices' bounding box), minimum at 0. ``[M, 3]`` int32."""
+    lo, hi = bounds if bounds is not None else (vertices.min(axis=0), vertices.max(axis=0))
     extent = float((hi - lo).max())
     scale = ((1 << bits) - 1) / extent if extent > 0 else 1.0
     return mesh_to_voxels(

@@ -20,7 +20,7 @@ import numpy as np
 
 from pcc.io.mesh import read_mesh
 from pcc.io.pointcloud import read_point_cloud
-from pcc.pointcloud.canonical import mesh_to_voxels
+from pcc.pointcloud.canonical import normalized_mesh_voxels
 from pcc.pointcloud.lidar import synthetic_lidar_sweep
 from pcc.pointcloud.sampling import sample_mesh_surface
 from pcc.pointcloud.shapes import random_shape_mesh
@@ -88,7 +88,7 @@ class ExampleCloud:
         """The cloud as integer voxels in a ``2^bits`` grid (longest side -> ``2^bits - 1``).
 
         A cloud that came from a mesh is re-sampled densely at the grid's resolution
-        (:func:`pcc.pointcloud.canonical.mesh_to_voxels`, ``samples_per_area`` samples per
+        (:func:`pcc.pointcloud.canonical.normalized_mesh_voxels`, ``samples_per_area`` samples per
         voxel^2, 10 leave no holes; at most ``max_samples``), so its surface is closed at every
         depth, like the canonical clouds;
         any other cloud is voxelised as it is (:func:`pcc.pointcloud.voxelize.voxelize`).
@@ -97,17 +97,13 @@ class ExampleCloud:
         if self.mesh is None:
             return voxelize(self.points, bits)[0]
         verts, faces = self.mesh
-        lo, hi = self.points.min(axis=0), self.points.max(axis=0)
-        extent = float((hi - lo).max())
-        scale = ((1 << bits) - 1) / extent if extent > 0 else 1.0
-        return mesh_to_voxels(
+        return normalized_mesh_voxels(
             verts,
             faces,
-            scale,
-            -lo * scale,
             bits,
             samples_per_area=samples_per_area,
             max_samples=max_samples,
+            bounds=(self.points.min(axis=0), self.points.max(axis=0)),
         )
 
 

@@ -142,3 +142,23 @@ def _run_notebook(name: str, timeout: int = 900) -> dict:
 def run_notebook():
     """``run_notebook(name) -> dict``: execute a lesson at its test parameters (see above)."""
     return _run_notebook
+
+
+def random_scene(n: int = 60, seed: int = 0, unseen: int = 0):
+    """A random degree-3 ``GaussianModel`` of ``n`` Gaussians in ``[-1, 1]^3`` (seeded); the last
+    ``unseen`` are moved far outside every camera, so no view sees them."""
+    from pcc.gaussians.model import GaussianModel
+
+    g = torch.Generator().manual_seed(seed)
+    sh = 0.2 * torch.randn(n, 16, 3, generator=g)
+    sh[:, 0] = 1.2 * torch.randn(n, 3, generator=g)
+    means = torch.rand(n, 3, generator=g) * 2.0 - 1.0
+    if unseen:
+        means[-unseen:] = 40.0
+    return GaussianModel(
+        means=means,
+        log_scales=torch.log(0.04 + 0.08 * torch.rand(n, 3, generator=g)),
+        quats=torch.randn(n, 4, generator=g),
+        opacity_logits=torch.randn(n, generator=g) + 1.0,
+        sh=sh,
+    )

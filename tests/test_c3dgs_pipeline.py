@@ -9,25 +9,16 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import random_scene
 
 from pcc.c3dgs.pipeline import compress, evaluate, keep_threshold, scene_cameras
 from pcc.c3dgs.presets import VQConfig, get_preset
 from pcc.cli import main as cli_main
-from pcc.gaussians.model import GaussianModel
 from pcc.io.gaussian_ply import read_gaussian_ply, write_gaussian_ply
 
 
-def _scene(n=60, seed=0) -> GaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    sh = 0.2 * torch.randn(n, 16, 3, generator=g)
-    sh[:, 0] = 1.2 * torch.randn(n, 3, generator=g)
-    return GaussianModel(
-        means=torch.rand(n, 3, generator=g) * 2.0 - 1.0,
-        log_scales=torch.log(0.04 + 0.08 * torch.rand(n, 3, generator=g)),
-        quats=torch.randn(n, 4, generator=g),
-        opacity_logits=torch.randn(n, generator=g) + 1.0,
-        sh=sh,
-    )
+def _scene(n=60, seed=0):
+    return random_scene(n, seed)
 
 
 def test_keep_threshold_from_fraction_or_absolute():

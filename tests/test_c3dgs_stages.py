@@ -9,26 +9,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import random_scene
 
 from pcc.c3dgs import stages
 from pcc.c3dgs.pipeline import compress, scene_cameras
 from pcc.c3dgs.presets import get_preset
-from pcc.gaussians.model import GaussianModel
 
 
-def _scene(n=80, seed=0) -> GaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    sh = 0.2 * torch.randn(n, 16, 3, generator=g)
-    sh[:, 0] = 1.2 * torch.randn(n, 3, generator=g)
-    means = torch.rand(n, 3, generator=g) * 2.0 - 1.0
-    means[-3:] = torch.tensor([[40.0, 40.0, 40.0]])  # far outside every view: never seen
-    return GaussianModel(
-        means=means,
-        log_scales=torch.log(0.04 + 0.08 * torch.rand(n, 3, generator=g)),
-        quats=torch.randn(n, 4, generator=g),
-        opacity_logits=torch.randn(n, generator=g) + 1.0,
-        sh=sh,
-    )
+def _scene(n=80, seed=0):
+    return random_scene(n, seed, unseen=3)
 
 
 @pytest.fixture(scope="module")

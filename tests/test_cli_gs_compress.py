@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
+from conftest import random_scene
 
 from pcc.c3dgs.pipeline import dataset_from_cfg_args, with_rendered_targets
 from pcc.c3dgs.presets import (
@@ -17,24 +17,14 @@ from pcc.c3dgs.presets import (
     parse_set,
 )
 from pcc.cli import main as cli_main
-from pcc.gaussians.model import GaussianModel
 from pcc.io.cameras import orbit_cameras_for_points
 from pcc.io.gaussian_ply import write_gaussian_ply
 from pcc.io.inria_model import write_model_dir
 from pcc.io.nerf import write_nerf_synthetic
 
 
-def _scene(n=60, seed=0) -> GaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    sh = 0.2 * torch.randn(n, 16, 3, generator=g)
-    sh[:, 0] = 1.2 * torch.randn(n, 3, generator=g)
-    return GaussianModel(
-        means=torch.rand(n, 3, generator=g) * 2.0 - 1.0,
-        log_scales=torch.log(0.04 + 0.08 * torch.rand(n, 3, generator=g)),
-        quats=torch.randn(n, 4, generator=g),
-        opacity_logits=torch.randn(n, generator=g) + 1.0,
-        sh=sh,
-    )
+def _scene(n=60, seed=0):
+    return random_scene(n, seed)
 
 
 def test_overrides_dotted_underscored_and_typed():

@@ -46,6 +46,9 @@ bench: $(STAMP)  ## benchmarks (ratios measured side by side); JSON/CSV in outpu
 results: $(STAMP)  ## regenerate docs/results.md (reuses the newest full `make bench`, runs c3dgs)
 	nice $(BIN)/python -m pcc.bench.results
 
+fuzz: $(STAMP)  ## structure-aware fuzzing of every decoder (make fuzz N=10000)
+	nice $(BIN)/python tools/fuzz.py --n $(or $(N),10000)
+
 lab: $(STAMP)  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks
 
@@ -53,4 +56,4 @@ clean:  ## remove outputs and caches (keeps .venv)
 	rm -rf output .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
 
-.PHONY: help install lint test test-fast format demo bench results lab clean
+.PHONY: help install lint test test-fast format demo bench results fuzz lab clean

@@ -14,6 +14,7 @@ is what the paper calls "entropy and run-length encoding". Taught in
 from __future__ import annotations
 
 import os
+import tokenize
 import zipfile
 import zlib
 
@@ -76,6 +77,67 @@ def _need(arrays, key: str, dtype, ndim: int, path) -> np.ndarray:
     return a
 
 
+#: DEFLATE cannot expand data by more than about 1032:1, so a member that declares more is forged.
+_MAX_DEFLATE_RATIO = 1100
+_MAX_MEMBERS = 64
+
+
+def _check_members(path) -> None:
+    """Validate every ``.npy`` member's header against its declared size BEFORE numpy allocates.
+
+    A forged ``.npy`` header can declare any shape: ``np.load`` would allocate that array before
+    noticing that the data is short. Here each member must be a plain ``.npy`` (no pickled
+    objects) whose ``shape x itemsize`` equals the bytes the zip says it holds, and a compressed
+    member may not claim more than DEFLATE can produce from its compressed size.
+    """
+    with zipfile.ZipFile(path) as zf:
+        members = zf.infolist()
+        if len(members) > _MAX_MEMBERS:
+            raise FormatError(path, f"npz has {len(members)} members, more than {_MAX_MEMBERS}")
+        for info in members:
+            name = info.filename
+            if info.compress_type != zipfile.ZIP_STORED:
+                if info.file_size > _MAX_DEFLATE_RATIO * max(info.compress_size, 1):
+                    raise FormatError(path, f"npz member {name!r} declares an impossible size")
+            elif info.file_size > info.compress_size:
+                raise FormatError(path, f"npz member {name!r} declares an impossible size")
+            with zf.open(info) as fh:
+                try:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                    else:
+                        raise ValueError(f".npy format version {version} is not supported")
+                except (
+                    ValueError,
+                    SyntaxError,
+                    TypeError,
+                    OverflowError,
+                    EOFError,
+                    RecursionError,
+                    tokenize.TokenError,
+                ) as err:
+                    raise FormatError(
+                        path, f"npz member {name!r} is not a valid .npy: {err}"
+                    ) from None
+                header_bytes = fh.tell()
+            if dtype.hasobject:
+                raise FormatError(path, f"npz member {name!r} holds Python objects")
+            if any(d < 0 for d in shape):
+                raise FormatError(path, f"npz member {name!r} has a negative shape {shape}")
+            count = 1
+            for d in shape:
+                count *= d
+            if count * dtype.itemsize != info.file_size - header_bytes:
+                raise FormatError(
+                    path,
+                    f"npz member {name!r} declares shape {shape} of {dtype}, but holds "
+                    f"{info.file_size - header_bytes} data bytes",
+                )
+
+
 def load_npz(path: str | os.PathLike) -> QuantizedGaussians:
     """Read a c3dgs npz (quantised layout) written by us or by c3dgs itself.
 
@@ -83,16 +145,26 @@ def load_npz(path: str | os.PathLike) -> QuantizedGaussians:
         FormatError: the file is missing, truncated, corrupt or lacks a key/dtype/shape of b.1.
     """
     try:
+        _check_members(path)
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError as err:
         raise FormatError(path, "file not found") from err
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as err:
+        if isinstance(err, FormatError):
+            raise
         raise FormatError(
             path, f"not a readable npz archive (truncated or corrupt): {err}"
         ) from err
-    if "quantization" in arrays and not bool(arrays["quantization"]):
-        raise FormatError(path, "unquantised c3dgs npz (quantization=False) is not supported")
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):
+            raise FormatError(path, f"npz member {key!r} is not a .npy array")
+    if "quantization" in arrays:
+        flag = arrays["quantization"]
+        if flag.size != 1 or flag.dtype.kind not in "biuf":
+            raise FormatError(path, f"key 'quantization' is not a flag: {flag!r}"[:200])
+        if not bool(flag.reshape(-1)[0]):
+            raise FormatError(path, "unquantised c3dgs npz (quantization=False) is not supported")
     xyz = _need(arrays, "xyz", np.float16, 2, path)
     n = xyz.shape[0]
     if xyz.shape != (n, 3):
@@ -108,6 +180,8 @@ def load_npz(path: str | os.PathLike) -> QuantizedGaussians:
             raise FormatError(path, f"{key}_scale / {key}_zero_point must have shape (1,)")
         if not np.isfinite(scale[0]) or scale[0] <= 0:
             raise FormatError(path, f"{key}_scale is {scale[0]}, expected a positive number")
+        if float(scale[0]) * (abs(int(zp[0])) + 256) >= 1e38:  # decoded values would overflow
+            raise FormatError(path, f"{key}_scale {scale[0]} / zero point {zp[0]} overflow float32")
         if name in _PER_GAUSSIAN_COLUMN:
             if codes.shape != (n, 1):
                 raise FormatError(path, f"{key} has shape {codes.shape}, expected ({n}, 1)")

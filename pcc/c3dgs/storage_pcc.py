@@ -29,6 +29,7 @@ Any truncation or corruption is reported as :class:`~pcc.errors.BitstreamError`.
 
 from __future__ import annotations
 
+import math
 import os
 import struct
 import zlib
@@ -344,6 +345,9 @@ def _bucket_code(values: np.ndarray, signed: bool) -> bytes:
     return struct.pack("<II", len(coded), len(raw)) + coded + raw
 
 
+_MANTISSA_ROWS = 1 << 16
+
+
 def _bucket_decode(data: bytes, pos: int, n: int, signed: bool) -> tuple[np.ndarray, int]:
     if pos + 8 > len(data):
         raise BitstreamError(None, "truncated position stream")
@@ -365,11 +369,14 @@ def _bucket_decode(data: bytes, pos: int, n: int, signed: bool) -> tuple[np.ndar
     mag = np.where(b > 0, np.left_shift(1, np.clip(b - 1, 0, None)), 0).astype(np.int64)
     if width > 1:
         j = np.arange(width - 1)[None, :]
-        valid = j < (b - 1)[:, None]
-        idx = np.where(valid, starts[:, None] + extra + j, 0)
-        mant = np.where(valid, bits[idx], 0).astype(np.int64)
-        shift = np.clip((b - 2)[:, None] - j, 0, None)
-        mag += (mant << shift).sum(1)
+        for lo in range(0, b.size, _MANTISSA_ROWS):  # bounded [rows, width] temporaries
+            hi = lo + _MANTISSA_ROWS
+            bb, st = b[lo:hi], starts[lo:hi]
+            valid = j < (bb - 1)[:, None]
+            idx = np.where(valid, st[:, None] + extra + j, 0)
+            mant = np.where(valid, bits[idx], 0).astype(np.int64)
+            shift = np.clip((bb - 2)[:, None] - j, 0, None)
+            mag[lo:hi] += (mant << shift).sum(1)
     if signed:
         sign = np.where(b > 0, bits[np.where(b > 0, starts, 0)], 0)
         mag = np.where(sign == 1, -mag, mag)
@@ -543,6 +550,37 @@ def decode(data: bytes, path: str | os.PathLike | None = None) -> QuantizedGauss
         raise BitstreamError(path, err.problem) from None
     except (struct.error, ValueError, RuntimeError, OverflowError, IndexError) as err:
         raise BitstreamError(path, f"corrupt .pcc3dgs stream: {err}") from err
+    except AssertionError as err:  # constriction asserts on data its model cannot decode
+        raise BitstreamError(path, f"corrupt .pcc3dgs stream (range decoder: {err})") from None
+
+
+#: Decoder limits, checked before anything is allocated: at most this many Gaussians, and at most
+#: this many Gaussians (or table rows) per byte of file. Even a degenerate model (every Gaussian
+#: identical) costs about ``alphabet / 2 * log2(N)`` bits per adaptive stream, far more than this.
+MAX_GAUSSIANS = 1 << 27
+MAX_PER_BYTE = 1 << 12
+
+
+def check_counts(n: int, deg: int, m_c: int, m_g: int, flags: int, size: int) -> None:
+    """Validate the header's counts against sane maxima and the file size (before allocating).
+
+    Table rows are renumbered and compacted by :func:`~pcc.c3dgs.compressed_model.finalize`, so a
+    table never has more rows than there are Gaussians (and none when there are none).
+    """
+    if deg > 3:
+        raise BitstreamError(None, f"SH degree {deg} > 3")
+    if flags & ~(FLAG_COLOR_FIRST_USE | FLAG_SHAPE_FIRST_USE):
+        raise BitstreamError(None, f"unknown flags {flags:#x}")
+    limit = min(MAX_GAUSSIANS, MAX_PER_BYTE * size)
+    if n > limit:
+        raise BitstreamError(
+            None, f"header declares {n} Gaussians, more than {limit} for a {size}-byte file"
+        )
+    for what, rows in (("colour", m_c), ("shape", m_g)):
+        if rows > max(n, 1) or (n and not rows):
+            raise BitstreamError(
+                None, f"header declares {rows} {what} table rows for {n} Gaussians"
+            )
 
 
 def _decode(data: bytes) -> QuantizedGaussians:
@@ -554,13 +592,14 @@ def _decode(data: bytes) -> QuantizedGaussians:
     if zlib.crc32(data[:-4]) != crc:
         raise BitstreamError(None, "checksum mismatch: the file is truncated or corrupt")
     _, _, n, deg, m_c, m_g, flags = _HEADER.unpack_from(data, 0)
-    if deg > 3:
-        raise BitstreamError(None, f"SH degree {deg} > 3")
+    check_counts(n, deg, m_c, m_g, flags, len(data))
     pos = _HEADER.size
     qparams = {}
     for name in QUANTIZED_FIELDS:
         scale, zp = _QP.unpack_from(data, pos)
         pos += _QP.size
+        if not (math.isfinite(scale) and scale > 0 and scale * (abs(zp) + 256) < 1e38):
+            raise BitstreamError(None, f"quantisation of {name}: scale {scale}, zero point {zp}")
         qparams[name] = QParams(scale, zp)
     (n_streams,) = struct.unpack_from("<B", data, pos)
     pos += 1

@@ -77,7 +77,7 @@ def run(args) -> int:
             raise FormatError(
                 path, f"codec {codec!r} needs the neural codec (pcc.codec.pipeline: {err})"
             ) from None
-        voxels = np.asarray(decompress_point_cloud(data, args.model))
+        voxels = np.asarray(decompress_point_cloud(data, args.model, path=path))
         exact = voxels.astype(np.float64)
     seconds = time.perf_counter() - start
     if args.original_frame:

@@ -30,6 +30,7 @@ Taught in ``notebooks/12_entropy_models.ipynb`` (files, real sizes) and ``notebo
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ from pcc.codec.checkpoint import architecture_signature
 from pcc.codec.model import BlockCodec
 from pcc.codec.registry import load_model, resolve_model
 from pcc.codec.threshold import rd_optimal_threshold, threshold_occupancy, topk_occupancy
-from pcc.errors import BitstreamError
+from pcc.errors import BitstreamError, FormatError
 from pcc.pointcloud import container
 from pcc.pointcloud.blocks import Block, partition_blocks, to_occupancy
 from pcc.pointcloud.morton import morton_decode
@@ -284,19 +285,72 @@ def _decode_latents(
     return torch.cat(parts)  # [n, C, s, s, s]
 
 
-def read_header(data: bytes) -> tuple[dict, list[bytes]]:
-    """Unpack a neural-codec container: ``(header, streams)``; BitstreamError if it is not one."""
-    codec_name, header, streams = container.unpack(data)
-    if codec_name != CODEC:
-        raise BitstreamError(None, f"container holds codec {codec_name!r}, not {CODEC!r}")
+MAX_BITS = 31  # decoded coordinates are int32
+MAX_BLOCKS = 1 << 24
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_header(header: dict) -> None:
+    """Type and range checks of every header field the decoder reads, in one place, before
+    anything is built or allocated; :class:`BitstreamError` names the first bad field."""
+
+    def bad(key: str, why: str):
+        raise BitstreamError(None, f"neural-codec header field {key!r} = {header.get(key)!r} {why}")
+
     required = ("version", "model", "signature", "bits", "block_size", "n_blocks", "mode")
     missing = [k for k in required if k not in header]
     if missing:
         raise BitstreamError(None, f"neural-codec header lacks {missing}")
-    if header["version"] != FORMAT_VERSION:
+    if not _is_int(header["version"]) or header["version"] != FORMAT_VERSION:
         raise BitstreamError(None, f"unsupported neural-codec version {header['version']!r}")
-    if header["mode"] not in MODES:
+    if not isinstance(header["mode"], str) or header["mode"] not in MODES:
         raise BitstreamError(None, f"unknown decoding mode {header['mode']!r}")
+    for key in ("model", "signature"):  # model "" = an unnamed model, given to the decoder
+        if not isinstance(header[key], str) or len(header[key]) > 4096:
+            bad(key, "is not a string (of at most 4096 characters)")
+        if "\x00" in header[key]:
+            bad(key, "contains a NUL character")
+    size = header["block_size"]
+    if not _is_int(size) or not 1 <= size <= 1024 or size & (size - 1):
+        bad("block_size", "is not a power of two in 1..1024")
+    bits = header["bits"]
+    if not _is_int(bits) or not _block_bits(size) <= bits <= MAX_BITS:
+        bad("bits", f"is not an integer in {_block_bits(size)}..{MAX_BITS}")
+    n = header["n_blocks"]
+    if not _is_int(n) or not 0 <= n <= min(MAX_BLOCKS, 1 << 3 * (bits - _block_bits(size))):
+        bad("n_blocks", "is not a possible number of blocks")
+    if "blocks_per_stream" in header:
+        per = header["blocks_per_stream"]
+        if not _is_int(per) or not 0 <= per <= max(n, 1):
+            bad("blocks_per_stream", f"is not an integer in 0..{max(n, 1)}")
+    if "quant_step" in header:
+        step = header["quant_step"]
+        if not isinstance(step, int | float) or isinstance(step, bool):
+            bad("quant_step", "is not a number")
+        if isinstance(step, int) and not 1 <= step <= 1 << 31:  # before float(): ints are unbounded
+            bad("quant_step", "is not in [1, 2^31]")
+        if not (math.isfinite(step) and 1.0 <= step <= 2.0**31):
+            bad("quant_step", "is not a finite number in [1, 2^31]")
+    if "origin" in header:
+        origin = header["origin"]
+        if not (
+            isinstance(origin, list)
+            and len(origin) == 3
+            and all(_is_int(v) and 0 <= v < 1 << 31 for v in origin)
+        ):
+            bad("origin", "is not three integers in [0, 2^31)")
+
+
+def read_header(data: bytes) -> tuple[dict, list[bytes]]:
+    """Unpack a neural-codec container: ``(header, streams)``; BitstreamError if it is not one
+    or if a header field the decoder reads has the wrong type or an impossible value."""
+    codec_name, header, streams = container.unpack(data)
+    if codec_name != CODEC:
+        raise BitstreamError(None, f"container holds codec {codec_name!r}, not {CODEC!r}")
+    check_header(header)
     return header, streams
 
 
@@ -306,10 +360,20 @@ def decompress_point_cloud(
     model: str | os.PathLike | BlockCodec | None = None,
     *,
     decode_batch: int = 16,
+    path: str | os.PathLike | None = None,
 ) -> np.ndarray:
     """Decode a neural-codec container to integer coordinates ``[M, 3]`` int32 sorted by
     (x, y, z). The model named in the header is used unless ``model`` is given; its architecture
-    must match the header's signature."""
+    must match the header's signature. Errors are :class:`BitstreamError` naming ``path``."""
+    try:
+        return _decompress(data, model, decode_batch)
+    except BitstreamError as err:
+        raise BitstreamError(path, err.problem) from None
+    except FormatError as err:  # the model named in the header cannot be found or read
+        raise BitstreamError(path, f"cannot load the codec model: {err}") from None
+
+
+def _decompress(data: bytes, model, decode_batch: int) -> np.ndarray:
     header, streams = read_header(data)
     codec, _ = _resolve(model if model is not None else header["model"])
     codec.eval()
@@ -321,7 +385,7 @@ def decompress_point_cloud(
             None, f"block size {size} does not match the model's {codec.block_size}"
         )
     block_bits = _block_bits(size)
-    per_stream = int(header.get("blocks_per_stream", n)) or n
+    per_stream = int(header.get("blocks_per_stream", n)) or max(n, 1)
     expected_streams = 2 + (n + per_stream - 1) // per_stream
     if len(streams) != expected_streams:
         raise BitstreamError(None, f"expected {expected_streams} streams, found {len(streams)}")
@@ -347,7 +411,11 @@ def decompress_point_cloud(
         if len(streams[1]) != n:
             raise BitstreamError(None, f"expected {n} threshold bytes, got {len(streams[1])}")
         side = np.frombuffer(streams[1], dtype=np.uint8)
-    y_hat = _decode_latents(codec, streams[2:], n, per_stream)
+    try:
+        y_hat = _decode_latents(codec, streams[2:], n, per_stream)
+    except (AssertionError, ValueError, RuntimeError, IndexError, OverflowError) as err:
+        # constriction asserts (or raises) on data its entropy model cannot decode
+        raise BitstreamError(None, f"corrupt latent stream ({type(err).__name__}: {err})") from None
     local = reconstruct_blocks(codec, y_hat, side.tolist(), header["mode"], decode_batch)
     return _to_input_grid(_assemble(block_index << block_bits, local), header)
 

@@ -24,6 +24,7 @@ Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import struct
@@ -80,6 +81,18 @@ class _Reader:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))[0]
 
 
+def _no_constant(name: str):
+    """``NaN``/``Infinity`` are not JSON (``pack`` never writes them): refuse them at once."""
+    raise ValueError(f"non-finite number {name} in the header")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # e.g. 1e999
+        raise ValueError(f"number {text} in the header overflows")
+    return value
+
+
 def unpack(data: bytes, path: str | os.PathLike | None = None) -> tuple[str, dict, list[bytes]]:
     """Parse a container made by :func:`pack`: returns ``(codec, header, streams)``.
 
@@ -119,7 +132,9 @@ def unpack(data: bytes, path: str | os.PathLike | None = None) -> tuple[str, dic
     header_len = reader.unpack("<I", "header length")
     header_bytes = reader.take(header_len, "JSON header")
     try:
-        header = json.loads(header_bytes.decode("utf-8"))
+        header = json.loads(
+            header_bytes.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite_float
+        )
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise BitstreamError(path, f"container header is not valid JSON ({err})") from err
     if not isinstance(header, dict):

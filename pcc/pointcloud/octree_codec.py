@@ -500,23 +500,34 @@ def decode_octree(data: bytes, path: str | os.PathLike | None = None) -> Decoded
     ):
         raise BitstreamError(path, f"octree header field 'origin' = {origin!r} is malformed")
     step = header.get("quant_step")
-    if not isinstance(step, int | float) or not (math.isfinite(step) and step > 0):
+    if (
+        not isinstance(step, int | float)
+        or isinstance(step, bool)
+        or not (math.isfinite(step) and step > 0)
+        # de-quantised positions round(q step) + origin must stay exact int64 values
+        or step * (1 << depth) + max(abs(v) for v in origin) >= 2.0**53
+    ):
         raise BitstreamError(path, f"octree header field 'quant_step' = {step!r} is malformed")
-    decoder = BitDecoder(streams[0])
-
-    def decode(level, nodes, k, p1):
-        return decoder.decode(p1)
 
     try:
+        decoder = BitDecoder(streams[0])
+
+        def decode(level, nodes, k, p1):
+            return decoder.decode(p1)
+
         codes, _ = _traverse(depth, n_voxels, decode)
     except BitstreamError as err:
         raise BitstreamError(path, err.problem) from None
+    except (ValueError, AssertionError, RuntimeError) as err:  # constriction's own checks
+        raise BitstreamError(path, f"corrupt occupancy stream ({err})") from None
     if codes.size != n_voxels:
         raise BitstreamError(path, f"decoded {codes.size} voxels but the header says {n_voxels}")
     try:
         decoder.finish()
     except BitstreamError as err:
         raise BitstreamError(path, err.problem) from None
+    except (ValueError, AssertionError, RuntimeError) as err:  # constriction's own checks
+        raise BitstreamError(path, f"corrupt occupancy stream ({err})") from None
     return DecodedOctree(voxels=morton_decode(codes), header=header)
 
 

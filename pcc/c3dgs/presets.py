@@ -48,6 +48,7 @@ class VQConfig:
     reseed_dead: bool = True
     legacy_update: bool = False
     final_lloyd: bool = True
+    algorithm: str = "ema"  # "lloyd": pcc.c3dgs.vq.kmeans_lloyd (steps, batch_size, decay unused)
 
 
 @dataclass
@@ -260,12 +261,14 @@ def apply_overrides(config: C3dgsConfig, overrides: dict[str, object]) -> C3dgsC
 
 
 def _validate(cfg: C3dgsConfig) -> None:
-    from pcc.c3dgs.vq import INITS
+    from pcc.c3dgs.vq import ALGORITHMS, INITS
 
     for group in ("color", "shape"):
         v: VQConfig = getattr(cfg, group)
         if v.init not in INITS:
             raise ConfigError(f"{group}.init={v.init!r}: choose one of {INITS}")
+        if v.algorithm not in ALGORITHMS:
+            raise ConfigError(f"{group}.algorithm={v.algorithm!r}: choose one of {ALGORITHMS}")
         if v.k < 1 or v.steps < 0 or v.batch_size < 1:
             raise ConfigError(f"{group}: k and batch_size must be >= 1 and steps >= 0")
         if not 0.0 <= v.decay < 1.0:

@@ -334,6 +334,7 @@ def _vq(cfg: VQConfig, seed: int, n: int, normalize=None, history_every: int = 0
         reseed_dead=cfg.reseed_dead,
         legacy_update=cfg.legacy_update,
         final_lloyd=cfg.final_lloyd,
+        algorithm=cfg.algorithm,
         normalize=normalize,
         history_every=history_every,
         seed=seed,

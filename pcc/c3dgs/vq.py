@@ -30,18 +30,29 @@ behind for plots (the animations and curves of ``notebooks/03_vector_quantisatio
 * :meth:`VectorQuantizer.cluster_sizes` / :func:`codebook_usage`: Gaussians per centroid and the
   number of dead (never used) centroids after the final assignment.
 
+``algorithm="lloyd"`` (not the default: the presets keep the c3dgs update) replaces the EMA steps
+by :func:`kmeans_lloyd`: greedy importance-weighted k-means++ seeding on a pool drawn in
+proportion to the weights (:func:`init_kmeans_pp_greedy`), weighted Lloyd iterations on a sample,
+then on all points (float32 distances by one ``addmm`` per row chunk, float64 sums, Hamerly's
+bounds to skip points that cannot change cluster, empty clusters re-seeded by weighted D^2
+sampling), stopped when the weighted MSE improves by less than ``tol``. It reaches a lower
+distortion than the EMA update in a fraction of the time (``python -m pcc.bench kmeans``).
+:func:`weighted_means_reference` is the loop it is tested against.
+
 The "keep exact above threshold" split and the joined ``[codebook ; kept]`` table with one index per
 Gaussian are :func:`split_keep` and :func:`join_table`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
 INITS = ("uniform", "kmeans++", "random-samples")
+ALGORITHMS = ("ema", "lloyd")
 
 
 # --------------------------------------------------------------------------- nearest centroid
@@ -149,6 +160,317 @@ def init_kmeans_pp(
     return pool[torch.tensor(chosen)].clone()
 
 
+# --------------------------------------------------------------------------- weighted Lloyd
+def weighted_means_reference(
+    x: torch.Tensor, weights: torch.Tensor, assignment: torch.Tensor, centroids: torch.Tensor
+) -> torch.Tensor:
+    """One weighted Lloyd update written as a plain loop (the reference for :func:`lloyd_update`).
+
+    Every centroid with positive total weight becomes the weighted mean of its members; the others
+    keep their position.  # [K, D] float64
+    """
+    out = centroids.double().clone()
+    for j in range(centroids.shape[0]):
+        members = assignment == j
+        total = float(weights[members].double().sum())
+        if total > 0:
+            out[j] = (weights[members].double()[:, None] * x[members].double()).sum(0) / total
+    return out
+
+
+def lloyd_update(
+    x: torch.Tensor, weights: torch.Tensor, assignment: torch.Tensor, centroids: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weighted means of the clusters of ``assignment`` (sums in float64).
+
+    Args:
+        x: ``[N, D]``; weights: ``[N]`` (>= 0); assignment: ``[N]`` int64; centroids: ``[K, D]``.
+    Returns:
+        ``(new centroids [K, D] in x's dtype, mass [K] float64)``; clusters of zero mass keep
+        their centroid.
+    """
+    k = centroids.shape[0]
+    w64 = weights.double()
+    mass = torch.zeros(k, dtype=torch.float64).index_add_(0, assignment, w64)
+    moment = torch.zeros(k, x.shape[1], dtype=torch.float64)
+    moment.index_add_(0, assignment, (w64[:, None] * x.double()))
+    used = mass > 0
+    new = centroids.double().clone()
+    new[used] = moment[used] / mass[used][:, None]
+    return new.to(x.dtype), mass
+
+
+def _assign_fast(
+    x: torch.Tensor, x_sq: torch.Tensor, centroids: torch.Tensor, max_chunk_bytes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest centroid via ``addmm(|c|^2, x, c^T, alpha=-2)`` with ``|x|^2`` precomputed.
+
+    Same result as :func:`nearest_centroid` (the ``|x|^2`` term does not change the argmin, so it
+    is added after the minimum), fewer passes over the ``[chunk, K]`` block.
+    """
+    n, k = x.shape[0], centroids.shape[0]
+    rows = max(1, int(max_chunk_bytes // (4 * k)))
+    c_sq = (centroids * centroids).sum(1)
+    ct = centroids.T.contiguous()
+    idx = torch.empty(n, dtype=torch.int64)
+    dist = torch.empty(n, dtype=x.dtype)
+    block = torch.empty(min(rows, n), k, dtype=x.dtype)
+    for start in range(0, n, rows):
+        xb = x[start : start + rows]
+        d = block[: xb.shape[0]]
+        torch.addmm(c_sq[None, :], xb, ct, beta=1.0, alpha=-2.0, out=d)
+        dmin, imin = d.min(dim=1)
+        idx[start : start + rows] = imin
+        dist[start : start + rows] = (dmin + x_sq[start : start + rows]).clamp_min(0.0)
+    return idx, dist
+
+
+def _reseed_empty(
+    x: torch.Tensor,
+    weights: torch.Tensor,
+    dist: torch.Tensor,
+    centroids: torch.Tensor,
+    mass: torch.Tensor,
+    generator: torch.Generator,
+    dead_fraction: float = 0.0,
+) -> int:
+    """Move centroids whose mass is at most ``dead_fraction`` of the mean (0: only empty ones)
+    onto points drawn by weighted D^2 sampling (no repeats).
+
+    Returns how many moved (0 when no point has positive weighted distance left)."""
+    empty = torch.nonzero(mass <= dead_fraction * float(mass.mean())).flatten()
+    if empty.numel() == 0:
+        return 0
+    p = (weights.double() * dist.double()).clamp_min(0.0)
+    n_pos = int((p > 0).sum())
+    m = min(empty.numel(), n_pos)
+    if m == 0:
+        return 0
+    picks = torch.multinomial(p, m, replacement=False, generator=generator)
+    centroids[empty[:m]] = x[picks]
+    return m
+
+
+def _assign_top2(
+    x: torch.Tensor, centroids: torch.Tensor, max_chunk_bytes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the two nearest centroids of every row (``[N] int64`` each; K >= 2)."""
+    n, k = x.shape[0], centroids.shape[0]
+    rows = max(1, int(max_chunk_bytes // (4 * k)))
+    c_sq = (centroids * centroids).sum(1)
+    ct = centroids.T.contiguous()
+    first = torch.empty(n, dtype=torch.int64)
+    second = torch.empty(n, dtype=torch.int64)
+    block = torch.empty(min(rows, n), k, dtype=x.dtype)
+    for start in range(0, n, rows):
+        xb = x[start : start + rows]
+        d = block[: xb.shape[0]]
+        torch.addmm(c_sq[None, :], xb, ct, beta=1.0, alpha=-2.0, out=d)
+        top = d.topk(2, dim=1, largest=False).indices
+        first[start : start + rows] = top[:, 0]
+        second[start : start + rows] = top[:, 1]
+    return first, second
+
+
+def _row_dist(x: torch.Tensor, centroids: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Exact ``|x_i - c_{idx_i}|`` (not squared) by direct differences.  # [N]"""
+    return (x - centroids[idx]).pow_(2).sum(1).sqrt_()
+
+
+def _lloyd_iterations(
+    x: torch.Tensor,
+    w: torch.Tensor,
+    c: torch.Tensor,
+    generator: torch.Generator,
+    max_iter: int,
+    tol: float,
+    normalize: Callable[[torch.Tensor], torch.Tensor] | None,
+    max_chunk_bytes: int,
+    bounds: bool,
+    dead_fraction: float = 0.0,
+) -> tuple[torch.Tensor, list[float], int]:
+    """Weighted Lloyd iterations on ``x`` from ``c``; see :func:`kmeans_lloyd`.
+
+    With ``bounds`` (Hamerly 2010, vectorised) every point keeps the exact distance ``u`` to its
+    centroid and a lower bound ``l`` on the distance to any other centroid. After an update, ``l``
+    shrinks by the largest centroid shift (the second largest for members of the centroid that
+    moved most); a point whose ``u`` is below ``max(l, s)`` (``s``: half the distance from its
+    centroid to the nearest other centroid) cannot change cluster and is skipped. Only the other
+    points are searched over all ``K`` centroids. The assignments are the same as without bounds
+    (up to floating-point ties).
+    """
+    k = c.shape[0]
+    x_sq = (x * x).sum(1)
+    w64 = w.double()
+    w_total = float(w64.sum())
+    errors: list[float] = []
+    moved = 0
+    use_bounds = bounds and k >= 2
+    idx = lower = None
+    for it in range(max(1, max_iter)):
+        if not use_bounds:
+            idx, dist = _assign_fast(x, x_sq, c, max_chunk_bytes)
+        elif it == 0:
+            idx, second = _assign_top2(x, c, max_chunk_bytes)
+            lower = _row_dist(x, c, second)
+            dist = None
+        else:
+            upper = _row_dist(x, c, idx)
+            cc = torch.cdist(c, c)
+            cc.fill_diagonal_(float("inf"))
+            half = 0.5 * cc.min(dim=1).values  # [K]
+            todo = torch.nonzero(upper > torch.maximum(lower, half[idx])).flatten()
+            if todo.numel():
+                xs = x[todo]
+                first, second = _assign_top2(xs, c, max_chunk_bytes)
+                idx[todo] = first
+                lower[todo] = _row_dist(xs, c, second)
+            dist = None
+        if dist is None:
+            dist = _row_dist(x, c, idx).pow_(2)
+        errors.append(float((w64 * dist.double()).sum()) / w_total)
+        old = c
+        c, mass = lloyd_update(x, w, idx, c)
+        moved += _reseed_empty(x, w, dist, c, mass, generator, dead_fraction)
+        if normalize is not None:
+            c = normalize(c).to(x.dtype)
+        if len(errors) > 1 and errors[-2] - errors[-1] <= tol * errors[-2]:
+            break
+        if use_bounds:
+            shift = (c - old).pow(2).sum(1).sqrt()  # [K]
+            top = shift.topk(2).values
+            far = int(shift.argmax())
+            lower -= torch.where(idx == far, top[1], top[0])
+    return c, errors, moved
+
+
+def kmeans_lloyd(
+    x: torch.Tensor,
+    k: int,
+    weights: torch.Tensor | None = None,
+    *,
+    generator: torch.Generator,
+    max_iter: int = 50,
+    tol: float = 1e-3,
+    init_pool: int = 8192,
+    warm_sample: int = 32768,
+    warm_iter: int = 6,
+    bounds: bool = True,
+    dead_fraction: float = 0.0,
+    normalize: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    max_chunk_bytes: int = 16 << 20,
+    init: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, list[float], int]:
+    """Importance-weighted k-means: greedy k-means++ on a sample, Lloyd on a sample, then on all.
+
+    1. Seeds: greedy weighted k-means++ (:func:`init_kmeans_pp_greedy`) on a random pool of
+       ``max(init_pool, 4 k)`` points, or ``init`` when given.
+    2. Warm start: up to ``warm_iter`` weighted Lloyd iterations on a random sample of
+       ``max(warm_sample, 8 k)`` points (skipped when that is more than half of ``N``); cheap,
+       and they do most of the work.
+    3. Weighted Lloyd iterations on all points in float32 (sums in float64), the assignment in
+       row chunks with one ``addmm`` per chunk and, with ``bounds``, Hamerly's bounds to skip the
+       points that cannot change cluster; until the relative improvement of the weighted MSE falls
+       below ``tol`` or ``max_iter`` iterations ran. Every assignment is followed by an update, so
+       each returned centroid is the weighted mean of its last cluster (or was re-seeded).
+
+    Centroids that lose all their (weighted) members are re-seeded onto points drawn by weighted
+    D^2 sampling without repetition; ``normalize`` (e.g. the trace normalisation of shapes) is
+    applied after every update.
+
+    Args:
+        x: ``[N, D]`` float; weights: ``[N]`` (>= 0) or None (all 1).
+    Returns:
+        ``(centroids [K, D], weighted MSE over all points at each full iteration (before its
+        update), number of re-seeded centroids)``.
+    """
+    n = x.shape[0]
+    w = torch.ones(n, dtype=x.dtype) if weights is None else weights.to(x.dtype).clamp_min(0.0)
+    if not bool(w.sum() > 0):
+        w = torch.ones_like(w)
+    x = x.contiguous()
+    if init is not None:
+        c = init.to(x.dtype).clone()
+    else:
+        c = init_kmeans_pp_greedy(x, k, generator, w, max_pool=init_pool)
+    if normalize is not None:
+        c = normalize(c).to(x.dtype)
+    args = (generator, max_iter, tol, normalize, max_chunk_bytes, bounds, dead_fraction)
+    moved = 0
+    m = max(warm_sample, 8 * k)
+    if warm_iter > 0 and 2 * m <= n:
+        sub = torch.randperm(n, generator=generator)[:m]
+        c, _, moved = _lloyd_iterations(x[sub], w[sub], c, *args[:1], warm_iter, *args[2:])
+    c, errors, more = _lloyd_iterations(x, w, c, *args)
+    return c, errors, moved + more
+
+
+def init_kmeans_pp_greedy(
+    x: torch.Tensor,
+    k: int,
+    generator: torch.Generator,
+    weights: torch.Tensor | None = None,
+    max_pool: int = 8192,
+    trials: int | None = None,
+) -> torch.Tensor:
+    """Greedy weighted k-means++: each step draws ``trials`` candidates by weighted D^2 sampling
+    and keeps the one that lowers the weighted potential most (``2 + ln k`` trials by default, as
+    Arthur & Vassilvitskii suggest and scikit-learn does).
+
+    Works on a pool of at most ``max(max_pool, 4 k)`` points when ``N`` is larger: uniform without
+    weights, else ``max(max_pool, 4 k)`` draws proportional to the weight (with replacement; each
+    distinct point then weighted by its number of draws). Distances via matmul.
+
+    Args:
+        x: ``[N, D]``; weights: ``[N]`` (>= 0) or None.
+    Returns:
+        ``[K, D]``.
+    """
+    n = x.shape[0]
+    pool_size = min(n, max(max_pool, 4 * k))
+    w_all = None if weights is None else weights.double().clamp_min(0.0)
+    if w_all is not None and (not bool(w_all.sum() > 0) or bool((w_all == w_all[0]).all())):
+        w_all = None  # no weights, all zero or all equal: plain k-means++
+    if pool_size >= n:
+        pool = x.float().contiguous()
+        w = torch.ones(n, dtype=torch.float64) if w_all is None else w_all
+    elif w_all is None:
+        pool = x[torch.randperm(n, generator=generator)[:pool_size]].float().contiguous()
+        w = torch.ones(pool_size, dtype=torch.float64)
+    else:
+        # importance sampling: draws proportional to the weight, each distinct point weighted by
+        # how often it was drawn, so heavy points are (almost) always candidates
+        draws = torch.multinomial(w_all, pool_size, replacement=True, generator=generator)
+        picked, counts = torch.unique(draws, return_counts=True)
+        pool = x[picked].float().contiguous()
+        w = counts.double()
+    w = w.float()  # float32 from here: the sums only rank candidates
+    trials = max(1, 2 + int(math.log(k))) if trials is None else trials
+    p_sq = (pool * pool).sum(1)  # [P]
+
+    pool_t = pool.T.contiguous()
+
+    def sq_dist(cands: torch.Tensor) -> torch.Tensor:  # [T] indices -> [T, P]
+        c = pool[cands]
+        d = torch.addmm(p_sq[None, :], c, pool_t, alpha=-2.0).add_((c * c).sum(1, keepdim=True))
+        return d.clamp_min_(0.0)
+
+    chosen = [int(torch.multinomial(w, 1, generator=generator))]
+    min_d2 = sq_dist(torch.tensor(chosen))[0]
+    for _ in range(1, k):
+        p = w * min_d2
+        n_pos = int((p > 0).sum())
+        if n_pos == 0:
+            chosen.append(int(torch.randint(0, pool.shape[0], (1,), generator=generator)))
+            continue
+        cands = torch.multinomial(p, min(trials, n_pos), replacement=False, generator=generator)
+        d = torch.minimum(min_d2[None, :], sq_dist(cands))  # [T, P]
+        best = int(torch.argmin(d @ w))
+        chosen.append(int(cands[best]))
+        min_d2 = d[best]
+    return pool[torch.tensor(chosen)].to(x.dtype).clone()
+
+
 # --------------------------------------------------------------------------- the quantizer
 @dataclass
 class VectorQuantizer:
@@ -167,6 +489,15 @@ class VectorQuantizer:
         history_every: record a centroid snapshot every this many steps (0: never).
         max_chunk_bytes: memory bound of one distance block.
         seed: seed of the private random generator.
+        algorithm: ``"ema"`` (default: the c3dgs update above; ``steps``, ``batch_size``,
+            ``decay``, ``reseed_dead`` and ``legacy_update`` apply) or ``"lloyd"``
+            (:func:`kmeans_lloyd`: seeds from ``init``, Lloyd on a sample then on all points,
+            empty clusters re-seeded; ``max_iter``, ``tol``, ``init_pool`` apply; ``errors`` then
+            holds the weighted MSE over all points per full iteration).
+        max_iter: ``"lloyd"`` only: most full Lloyd iterations.
+        tol: ``"lloyd"`` only: stop when the weighted MSE improves by less than this fraction.
+        init_pool: candidate pool of the k-means++ seeding (None: 16384 for ``"ema"``, 8192
+            and greedy k-means++ (:func:`init_kmeans_pp_greedy`) for ``"lloyd"``).
     """
 
     k: int
@@ -182,6 +513,10 @@ class VectorQuantizer:
     history_every: int = 0
     max_chunk_bytes: int = 64 << 20
     seed: int = 0
+    algorithm: str = "ema"
+    max_iter: int = 50
+    tol: float = 1e-3
+    init_pool: int | None = None
     centroids: torch.Tensor | None = field(default=None, init=False, repr=False)  # [K, D]
     usage: torch.Tensor | None = field(default=None, init=False, repr=False)  # [K]
     errors: list[float] = field(default_factory=list, init=False, repr=False)
@@ -196,6 +531,8 @@ class VectorQuantizer:
             raise ValueError(f"codebook size must be >= 1, got {self.k}")
         if self.init not in INITS:
             raise ValueError(f"unknown init {self.init!r}; choose one of {INITS}")
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algorithm!r}; choose one of {ALGORITHMS}")
         if not 0.0 <= self.decay < 1.0:
             raise ValueError(f"decay must be in [0, 1), got {self.decay}")
         if self.history_every < 0:
@@ -210,7 +547,10 @@ class VectorQuantizer:
         elif self.init == "random-samples":
             c = init_random_samples(x, self.k, self._gen)
         else:
-            c = init_kmeans_pp(x, self.k, self._gen, weights)
+            lloyd = self.algorithm == "lloyd"
+            pool = self.init_pool or (8192 if lloyd else 16384)
+            seeding = init_kmeans_pp_greedy if lloyd else init_kmeans_pp
+            c = seeding(x, self.k, self._gen, weights, max_pool=pool)
         if self.normalize is not None:
             c = self.normalize(c)
         self.centroids = c.to(x.dtype)
@@ -299,6 +639,8 @@ class VectorQuantizer:
             raise ValueError(f"weights {tuple(w.shape)} do not match {n} features")
         w = w / w.max() if float(w.max()) > 0 else torch.ones_like(w)
         self.initialize(x, w)
+        if self.algorithm == "lloyd":
+            return self._fit_lloyd(x, w, progress)
         if self.history_every:
             self._record(0)
         for step in range(1, self.steps + 1):
@@ -313,6 +655,32 @@ class VectorQuantizer:
                 progress(step, err)
         if self.final_lloyd:
             self._lloyd(x, w)
+        return self
+
+    def _fit_lloyd(
+        self, x: torch.Tensor, w: torch.Tensor, progress: Callable[[int, float], None] | None
+    ) -> VectorQuantizer:
+        if self.history_every:
+            self._record(0)
+        c, errors, moved = kmeans_lloyd(
+            x,
+            self.k,
+            w,
+            generator=self._gen,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            normalize=self.normalize,
+            max_chunk_bytes=self.max_chunk_bytes,
+            init=self.centroids,
+        )
+        self.centroids = c
+        self.errors = errors
+        self.n_reseeded = moved
+        if self.history_every:
+            self._record(len(errors))
+        if progress is not None:
+            for i, err in enumerate(errors, start=1):
+                progress(i, err)
         return self
 
     def _record(self, step: int) -> None:

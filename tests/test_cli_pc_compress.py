@@ -199,3 +199,39 @@ def test_neural_codec_quant_step_and_original_frame(tmp_path, capsys, tiny_hyper
     bad = ["pc", "compress", str(src), "--codec", "neural", "--model", checkpoint]
     assert main(bad + ["--quant-step", "0.5", "--out", str(tmp_path / "x.pcc")]) == 2
     assert ">= 1" in capsys.readouterr().err
+
+
+def test_lidar_codec_round_trip_through_the_cli(tmp_path, capsys):
+    from pcc.pointcloud.lidar import synthetic_lidar_sweep
+
+    pts = synthetic_lidar_sweep(0, n_beams=16, n_azimuth=512)
+    records = np.concatenate([pts, np.full((len(pts), 1), 0.5)], axis=1).astype("<f4")
+    src = tmp_path / "sweep.bin"
+    records.tofile(src)
+    out = tmp_path / "sweep.pcc"
+    info = _run_json(
+        capsys,
+        ["pc", "compress", str(src), "--codec", "lidar", "--precision", "1cm", "--out", str(out)]
+        + ["--bin-fields", "4", "--json"],
+    )
+    assert info["codec"] == "lidar" and info["bytes"] == out.stat().st_size
+    assert info["ring_method"] in ("scan order", "clustered")
+    dec = tmp_path / "dec.ply"
+    back = _run_json(
+        capsys, ["pc", "decompress", str(out), "--out", str(dec), "--original-frame", "--json"]
+    )
+    assert back["codec"] == "lidar"
+    got = read_point_cloud(dec).points
+    want = np.round(records[:, :3].astype(np.float64) / 0.01) * 0.01
+    assert _rows(np.round(got / 0.01)) == _rows(np.round(want / 0.01))
+    # near-lossless: a 2 cm error bound gives a smaller file
+    out2 = tmp_path / "sweep2.pcc"
+    info2 = _run_json(
+        capsys,
+        ["pc", "compress", str(src), "--codec", "lidar", "--precision", "0.01", "--out", str(out2)]
+        + ["--max-error", "2cm", "--bin-fields", "4", "--json"],
+    )
+    assert info2["max_error_units"] == 2 and info2["bytes"] < info["bytes"]
+    bad = ["pc", "compress", str(src), "--codec", "lidar", "--precision", "fast", "--out", "x"]
+    assert main(bad) != 0
+    assert "--precision 'fast' is not a length" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """``pcc pc decompress FILE --out OUT.ply``: decode a pcc point-cloud container.
 
-The decoder is chosen by the container's codec id (``octree``, or the learned codec's id, handed
-to ``pcc.codec.pipeline.decompress_point_cloud``). OUT holds the decoded voxel coordinates as
+The decoder is chosen by the container's codec id (``octree``, ``lidar``, or else the learned
+codec's id, handed to ``pcc.codec.pipeline.decompress_point_cloud``; see ``DECODERS``). OUT holds the decoded voxel coordinates as
 int32; with ``--original-frame`` it holds float coordinates in the input's original frame
 (de-quantised, then ``voxel / scale + offset`` with the transform stored by ``pcc pc compress``).
 The learned codec finds its model by the name stored in the file (a bundled model); ``--model``
@@ -55,10 +55,39 @@ def _to_original(points: np.ndarray, header: dict, path) -> np.ndarray:
     return points / scale + offset
 
 
+def _decode_octree(data, path, args, codec):
+    from pcc.pointcloud.octree_codec import decode_octree
+
+    decoded = decode_octree(data, path)
+    return decoded.coords, decoded.coords_float
+
+
+def _decode_lidar(data, path, args, codec):
+    from pcc.pointcloud.lidar_codec import decode_lidar
+
+    coords = decode_lidar(data, path)
+    return coords, coords.astype(np.float64)
+
+
+def _decode_neural(data, path, args, codec):
+    try:
+        from pcc.codec.pipeline import decompress_point_cloud
+    except ImportError as err:
+        raise FormatError(
+            path, f"codec {codec!r} needs the neural codec (pcc.codec.pipeline: {err})"
+        ) from None
+    voxels = np.asarray(decompress_point_cloud(data, args.model, path=path))
+    return voxels, voxels.astype(np.float64)
+
+
+# codec id -> decoder(data, path, args, codec) -> (voxels [M, 3] int, exact positions [M, 3] float);
+# any other id goes to the learned codec
+DECODERS = {"octree": _decode_octree, "lidar": _decode_lidar}
+
+
 def run(args) -> int:
     from pcc.io.pointcloud import PointCloud, write_point_cloud
     from pcc.pointcloud import container
-    from pcc.pointcloud.octree_codec import CODEC_ID, decode_octree
 
     path = Path(args.file)
     if not path.is_file():
@@ -66,19 +95,7 @@ def run(args) -> int:
     data = path.read_bytes()
     start = time.perf_counter()
     codec, header, _ = container.unpack(data, path)
-    if codec == CODEC_ID:
-        decoded = decode_octree(data, path)
-        voxels = decoded.coords
-        exact = decoded.coords_float
-    else:
-        try:
-            from pcc.codec.pipeline import decompress_point_cloud
-        except ImportError as err:
-            raise FormatError(
-                path, f"codec {codec!r} needs the neural codec (pcc.codec.pipeline: {err})"
-            ) from None
-        voxels = np.asarray(decompress_point_cloud(data, args.model, path=path))
-        exact = voxels.astype(np.float64)
+    voxels, exact = DECODERS.get(codec, _decode_neural)(data, path, args, codec)
     seconds = time.perf_counter() - start
     if args.original_frame:
         write_point_cloud(args.out, PointCloud(_to_original(exact, header, path)), dtype="float32")

@@ -57,11 +57,17 @@ def synthetic_lidar_sweep(
     range_noise: float = 0.02,
     n_cars: int = 14,
     n_poles: int = 10,
-) -> np.ndarray:
+    drop_fraction: float = 0.0,
+    return_beams: bool = False,
+):
     """One 360-degree sweep of a procedural street, in metres (sensor at the origin, z up).
 
     Returns ``[N, 3]`` float64, ``N <= n_beams * n_azimuth`` (rays that hit nothing within
-    ``max_range`` return no point). Deterministic for a given ``seed``.
+    ``max_range`` return no point), in firing order: beam by beam (lowest elevation first), each
+    beam in increasing azimuth from 0. ``drop_fraction`` removes that share of the returns at
+    random (lost echoes). With ``return_beams`` also returns the beam index ``[N]`` of each
+    point (for checking ring estimates, :mod:`pcc.pointcloud.lidar_calib`). Deterministic for a
+    given ``seed``.
     """
     rng = np.random.default_rng(seed)
     elev = np.deg2rad(np.linspace(elevation_deg[0], elevation_deg[1], n_beams))
@@ -96,4 +102,9 @@ def synthetic_lidar_sweep(
     t = np.minimum(np.minimum(t_ground, t_boxes), t_poles)
     keep = t < max_range
     t = t[keep] + rng.normal(0.0, range_noise, int(keep.sum()))
-    return d[keep] * t[:, None]
+    points = d[keep] * t[:, None]
+    beams = np.repeat(np.arange(n_beams), n_azimuth)[keep]
+    if drop_fraction > 0:
+        kept = rng.random(len(points)) >= drop_fraction
+        points, beams = points[kept], beams[kept]
+    return (points, beams) if return_beams else points

@@ -416,6 +416,7 @@ def run_pointcloud_demo(out: str | Path, model_name: str = "hyperprior-l0.1") ->
     from pcc.io.atomic import write_bytes_atomic
     from pcc.io.pointcloud import PointCloud, write_point_cloud
     from pcc.metrics.pointcloud import evaluate_geometry
+    from pcc.metrics.rate import bits_per_point
     from pcc.pointcloud.octree_codec import compress_octree, decompress_octree
     from pcc.pointcloud.shapes import shape_at
 
@@ -442,7 +443,7 @@ def run_pointcloud_demo(out: str | Path, model_name: str = "hyperprior-l0.1") ->
         )
         result[codec] = {
             "bytes": len(data),
-            "bpp": 8 * len(data) / len(coords),
+            "bpp": bits_per_point(data, len(coords)),
             "d1_psnr": geometry["d1_psnr"],
             "d2_psnr": geometry["d2_psnr"],
             "encode_s": encode_s,

@@ -238,3 +238,15 @@ def test_malformed_headers(tmp_path):
         bad.write_bytes(data.replace(old, new, 1))
         with pytest.raises(FormatError, match=message):
             read_gaussian_ply(bad)
+
+
+def test_reader_returns_the_one_gaussian_container(tmp_path):
+    """The container lives in the bottom layer; its established address names the same class."""
+    import pcc.gaussians.model as old_address
+    import pcc.io.gaussian_model as bottom
+
+    assert old_address.GaussianModel is bottom.GaussianModel
+    assert old_address.build_covariance is bottom.build_covariance
+    path = tmp_path / "one.ply"
+    write_gaussian_ply(path, random_model(4, 1))
+    assert type(read_gaussian_ply(path)) is old_address.GaussianModel

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -342,3 +344,55 @@ def test_write_errors_and_point_cloud_validation(tmp_path):
         PointCloud(np.zeros((4, 3)), colors=np.zeros((3, 3)))
     with pytest.raises(FormatError, match="not found"):
         read_point_cloud(tmp_path / "missing.ply")
+
+
+# ------------------------------------------------------------------ forged files (found by fuzzing)
+FUZZ = Path(__file__).resolve().parent / "data" / "fuzz"
+FORGED_ERRORS = {
+    "las-zero-points.las": "zero",
+    "off-huge-count.off": "OFF",
+    "off-inf-count.off": "OFF",
+    "off-nan-count.off": "OFF",
+    "pcd_binary-duplicate-field.pcd": "FIELDS names y more than once",
+    "pcd_binary-huge-count.pcd": "COUNT",
+    "pcd_binary-negative-count.pcd": "COUNT",
+    "ply_ascii-nan-in-int-property.ply": "does not fit",
+}
+FORGED_READS = {  # NaNs (signalling ones too) where pcc can still read the file correctly
+    "kitti_bin-signalling-nan.bin": None,  # the NaN sits in the reflectance column
+    "pcd_binary-invalid-cast.pcd": "dropped_nan",  # PCD: NaN points are "no measurement"
+    "pcd_compressed-invalid-cast.pcd": "dropped_nan",
+}
+
+
+@pytest.mark.filterwarnings("error")  # an invalid cast would be computed garbage
+@pytest.mark.parametrize("name", sorted(FORGED_ERRORS))
+def test_forged_files_give_one_format_error(name):
+    path = FUZZ / name
+    with pytest.raises(FormatError, match=FORGED_ERRORS[name]) as err:
+        read_point_cloud(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("name", sorted(FORGED_READS))
+def test_signalling_nans_are_read_without_invalid_casts(name):
+    pc = read_point_cloud(FUZZ / name)
+    assert len(pc) > 0 and np.isfinite(pc.points).all()
+    if FORGED_READS[name]:
+        assert pc.notes[FORGED_READS[name]] > 0
+
+
+@pytest.mark.filterwarnings("error")
+def test_ascii_ply_values_must_fit_their_declared_type(tmp_path):
+    head = "ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
+    head += "property float z\nproperty uchar red\nend_header\n"
+    for bad, message in (("256", "256.0 does not fit uint8"), ("-1", "does not fit"),
+                         ("1.5", "does not fit"), ("nan", "does not fit"),
+                         ("1e39", "does not fit")):  # fmt: skip
+        path = tmp_path / "v.ply"
+        red = bad if bad != "1e39" else "1"
+        x = "0" if bad != "1e39" else bad
+        path.write_text(head + f"{x} 0 0 {red}\n1 1 1 7\n")
+        with pytest.raises(FormatError, match=message):
+            read_point_cloud(path)

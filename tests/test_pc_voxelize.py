@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pcc.coding.morton import morton_decode, morton_encode, morton_encode_reference
 from pcc.pointcloud.canonical import canonical_bunny, canonical_kitti, canonical_modelnet
-from pcc.pointcloud.morton import morton_decode, morton_encode, morton_encode_reference
 from pcc.pointcloud.sampling import sample_mesh_surface, triangle_areas
 from pcc.pointcloud.voxelize import devoxelize, quantize_coords, unique_coords, voxelize
 
@@ -141,3 +141,21 @@ def test_canonical_bunny(shared_data, tmp_path):
     (cache,) = tmp_path.glob("canonical_bunny_v1_*.npy")
     np.testing.assert_array_equal(np.load(cache, allow_pickle=False), coords)
     np.testing.assert_array_equal(canonical_bunny(mesh, cache_dir=tmp_path), coords)  # from cache
+
+
+def test_position_quantiser_is_the_octree_coders():
+    """One G-PCC position quantiser: the octree coder's lossy mode gives the same voxels."""
+    from pcc.pointcloud import octree_codec
+    from pcc.pointcloud.voxelize import dequantize_positions, quantize_positions
+
+    rng = np.random.default_rng(3)
+    coords = rng.integers(0, 1024, (500, 3))
+    origin = coords.min(0)
+    for step in (1.0, 0.75, 2.0, 4.0, 7.3):
+        q = quantize_positions(coords, origin, step)
+        np.testing.assert_array_equal(q, octree_codec.quantize(coords, origin, step))
+        back = dequantize_positions(q, origin, step)
+        np.testing.assert_array_equal(back, octree_codec.dequantize(q, origin, step))
+        assert np.abs(back - coords).max() <= step / 2 + 0.5  # within half a step (+ rounding)
+    expected = np.unique(np.floor(coords / 4.0 + 0.5).astype(np.int32), axis=0)
+    np.testing.assert_array_equal(quantize_coords(coords, 4.0), expected)

@@ -29,6 +29,7 @@ import torch
 from pcc.codec.evaluate import bd_summary, bit_savings, evaluate_point
 from pcc.codec.registry import list_models
 from pcc.io.atomic import write_text_atomic
+from pcc.metrics.rate import pareto_front
 from pcc.pointcloud.canonical import (
     BUNNY_ANCHORS,
     canonical_bunny,
@@ -40,13 +41,8 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "point
 
 
 def pareto(rows: list[dict], metric: str = "d1_psnr") -> list[dict]:
-    """Rows not dominated by another row (no other row has lower rate and higher quality)."""
-    front, best = [], -float("inf")
-    for r in sorted(rows, key=lambda r: (r["bpp"], -r[metric])):
-        if r[metric] > best:
-            front.append(r)
-            best = r[metric]
-    return front
+    """The Pareto front of ``rows`` (every row counts, as the published numbers were made)."""
+    return pareto_front(rows, metric, finite_only=False)
 
 
 def lmbda(name: str) -> float:

@@ -19,6 +19,7 @@ from pcc.errors import FormatError
 from pcc.io.cameras import Camera
 from pcc.io.colmap import find_sparse_dir, read_colmap_model, read_colmap_scene
 from pcc.io.nerf import read_nerf_synthetic
+from pcc.io.ply import read_ply
 
 __all__ = ["detect_dataset", "load_dataset", "load_initial_points"]
 
@@ -106,14 +107,14 @@ def load_initial_points(data_dir: str | os.PathLike) -> tuple[np.ndarray, np.nda
     ply = data_dir / "points3d.ply"
     if not ply.is_file():
         return None
-    from plyfile import PlyData
-
     try:
-        v = PlyData.read(str(ply))["vertex"]
+        v = read_ply(ply, elements=["vertex"])["vertex"]
         xyz = np.stack([v["x"], v["y"], v["z"]], axis=1).astype(np.float64)
         raw = np.stack([v["red"], v["green"], v["blue"]], axis=1)
-    except (KeyError, ValueError, OSError) as err:
-        raise FormatError(ply, f"cannot read initial points: {err}") from None
+    except KeyError as err:
+        raise FormatError(
+            ply, f"cannot read initial points: no property or element {err}"
+        ) from None
     # uchar colours are 0..255; float colours are taken as already in [0, 1]
     scale = 255.0 if np.issubdtype(raw.dtype, np.integer) else 1.0
     rgb = np.clip(raw.astype(np.float32) / scale, 0.0, 1.0)

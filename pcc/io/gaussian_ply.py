@@ -11,8 +11,8 @@ with ``K = (deg+1)^2`` SH coefficients per colour channel. ``f_rest`` is *channe
 pre-activation (opacity logit, log-scale, unnormalised quaternion ``w x y z``), exactly as
 :class:`GaussianModel` keeps them, so a round trip is bit-exact in float32.
 
-The reader is a small header parser plus one :func:`numpy.frombuffer` call (binary little- or
-big-endian) or a token parser (ascii). It accepts files with or without normals and ignores
+Parsing and writing go through the one PLY module, :mod:`pcc.io.ply` (binary little- or
+big-endian: one :func:`numpy.frombuffer` call; ascii: one number parser). The reader accepts files with or without normals and ignores
 unknown extra properties and elements; it rejects anything that would give a silently wrong scene
 (missing properties, an ``f_rest`` count that is not 0/9/24/45, NaN or infinite values, zero
 Gaussians) with one :class:`~pcc.errors.FormatError` naming the file and the problem.
@@ -28,22 +28,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import GaussianModel
-from pcc.io.atomic import atomic_path
-from pcc.io.ply_types import PLY_TYPES
+from pcc.io.atomic import write_bytes_atomic
+from pcc.io.gaussian_model import GaussianModel
+from pcc.io.ply import parse_ply, parse_ply_header, ply_bytes
 
 __all__ = ["read_gaussian_ply", "write_gaussian_ply", "gaussian_ply_property_names"]
 
-_PLY_TYPES = PLY_TYPES
-_FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "ascii"}
-_MAX_HEADER_BYTES = 1 << 20  # a header longer than 1 MiB is not a PLY we want to read
 _REST_COUNTS = {0: 0, 9: 1, 24: 2, 45: 3}  # number of f_rest properties -> SH degree
 _BASE_REQUIRED = (
     ["x", "y", "z"]
@@ -52,122 +48,6 @@ _BASE_REQUIRED = (
     + [f"scale_{i}" for i in range(3)]
     + [f"rot_{i}" for i in range(4)]
 )
-
-
-@dataclass
-class _Element:
-    name: str
-    count: int
-    props: list[tuple[str, str | None, str]]  # (name, list-count type or None, value type)
-
-
-def _parse_header(path: Path, data: bytes) -> tuple[str, list[_Element], int]:
-    """Parse a PLY header -> ``(format, elements, body offset)``."""
-    if not data.startswith(b"ply"):
-        raise FormatError(path, "not a PLY file (it does not start with 'ply')")
-    match = re.search(rb"end_header\r?\n", data[:_MAX_HEADER_BYTES])
-    if match is None:
-        raise FormatError(path, "PLY header has no 'end_header' line (truncated or not a PLY)")
-    try:
-        lines = data[: match.start()].decode("ascii").splitlines()
-    except UnicodeDecodeError:
-        raise FormatError(path, "PLY header contains non-ASCII bytes") from None
-    fmt = None
-    elements: list[_Element] = []
-    for lineno, raw in enumerate(lines[1:], start=2):
-        words = raw.split()
-        if not words or words[0] in ("comment", "obj_info"):
-            continue
-        try:
-            if words[0] == "format":
-                if words[1] not in _FORMATS:
-                    raise FormatError(path, f"unknown PLY format {words[1]!r}")
-                fmt = _FORMATS[words[1]]
-            elif words[0] == "element":
-                count = int(words[2])
-                if count < 0:
-                    raise ValueError
-                elements.append(_Element(words[1], count, []))
-            elif words[0] == "property":
-                if not elements:
-                    raise FormatError(path, f"header line {lineno}: property before any element")
-                if words[1] == "list":
-                    for t in (words[2], words[3]):
-                        if t not in _PLY_TYPES:
-                            raise FormatError(path, f"header line {lineno}: unknown type {t!r}")
-                    elements[-1].props.append((words[4], words[2], words[3]))
-                else:
-                    if words[1] not in _PLY_TYPES:
-                        raise FormatError(path, f"header line {lineno}: unknown type {words[1]!r}")
-                    elements[-1].props.append((words[2], None, words[1]))
-            else:
-                raise FormatError(path, f"header line {lineno}: unexpected keyword {words[0]!r}")
-        except FormatError:
-            raise
-        except (IndexError, ValueError):
-            raise FormatError(path, f"header line {lineno} is malformed: {raw!r}") from None
-    if fmt is None:
-        raise FormatError(path, "PLY header has no 'format' line")
-    return fmt, elements, match.end()
-
-
-def _binary_vertex_table(
-    path: Path, data: bytes, offset: int, elements: list[_Element], order: str
-) -> tuple[np.ndarray, list[str]]:
-    """The vertex element of a binary PLY as a structured array."""
-    for el in elements:
-        if el.name == "vertex":
-            break
-        if any(p[1] is not None for p in el.props):
-            raise FormatError(
-                path,
-                f"element {el.name!r} with list properties precedes 'vertex' (not supported)",
-            )
-        offset += el.count * sum(np.dtype(_PLY_TYPES[p[2]]).itemsize for p in el.props)
-    if any(p[1] is not None for p in el.props):
-        raise FormatError(path, "the vertex element has a list property (not a 3DGS PLY)")
-    dtype = np.dtype([(p[0], order + _PLY_TYPES[p[2]]) for p in el.props])
-    need = offset + el.count * dtype.itemsize
-    if len(data) < need:
-        raise FormatError(
-            path,
-            f"truncated: {el.count} Gaussians of {dtype.itemsize} bytes need {need} bytes, "
-            f"the file has {len(data)}",
-        )
-    table = np.frombuffer(data, dtype=dtype, count=el.count, offset=offset)
-    return table, [p[0] for p in el.props]
-
-
-def _ascii_vertex_table(
-    path: Path, data: bytes, offset: int, elements: list[_Element]
-) -> tuple[np.ndarray, list[str]]:
-    """The vertex element of an ascii PLY as a ``[N, P]`` float64 array."""
-    lines = data[offset:].decode("ascii", errors="replace").splitlines()
-    skip = 0
-    for el in elements:
-        if el.name == "vertex":
-            break
-        skip += el.count
-    if any(p[1] is not None for p in el.props):
-        raise FormatError(path, "the vertex element has a list property (not a 3DGS PLY)")
-    body = lines[skip : skip + el.count]
-    if len(body) < el.count:
-        raise FormatError(
-            path, f"truncated: the header declares {el.count} Gaussians, the file has {len(body)}"
-        )
-    n_props = len(el.props)
-    tokens = " ".join(body).split()
-    if len(tokens) != el.count * n_props:
-        raise FormatError(
-            path,
-            f"ascii body has {len(tokens)} values, expected {el.count} x {n_props} "
-            "(truncated or malformed line)",
-        )
-    try:
-        values = np.array(tokens, dtype=np.float64).reshape(el.count, n_props)
-    except ValueError:
-        raise FormatError(path, "ascii body contains a value that is not a number") from None
-    return values, [p[0] for p in el.props]
 
 
 def read_gaussian_ply(path: str | os.PathLike) -> GaussianModel:
@@ -186,14 +66,13 @@ def read_gaussian_ply(path: str | os.PathLike) -> GaussianModel:
         data = path.read_bytes()
     except OSError as err:
         raise FormatError(path, f"cannot read file: {err.strerror or err}") from None
-    fmt, elements, offset = _parse_header(path, data)
-    vertex = [el for el in elements if el.name == "vertex"]
+    header = parse_ply_header(path, data)
+    vertex = [el for el in header.elements if el.name == "vertex"]
     if not vertex:
         raise FormatError(path, "PLY has no 'vertex' element")
-    names = [p[0] for p in vertex[0].props]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise FormatError(path, f"duplicate vertex properties {', '.join(duplicates)}")
+    if vertex[0].has_lists:
+        raise FormatError(path, "the vertex element has a list property (not a 3DGS PLY)")
+    names = [p.name for p in vertex[0].properties]
     missing = [n for n in _BASE_REQUIRED if n not in names]
     if missing:
         hint = (
@@ -215,20 +94,10 @@ def read_gaussian_ply(path: str | os.PathLike) -> GaussianModel:
         raise FormatError(path, "f_rest properties are not numbered 0..K-1 without gaps")
     if vertex[0].count == 0:
         raise FormatError(path, "the PLY contains zero Gaussians; a scene needs at least one")
-
-    if fmt == "ascii":
-        table, _ = _ascii_vertex_table(path, data, offset, elements)
-
-        def column(name: str) -> np.ndarray:
-            return table[:, names.index(name)]
-    else:
-        table, _ = _binary_vertex_table(path, data, offset, elements, fmt)
-
-        def column(name: str) -> np.ndarray:
-            return table[name]
+    table = parse_ply(data, path, elements=["vertex"], header=header)["vertex"]
 
     def stack(cols: list[str]) -> np.ndarray:
-        out = np.stack([column(c) for c in cols], axis=1).astype(np.float32)  # [N, len(cols)]
+        out = np.stack([table[c] for c in cols], axis=1).astype(np.float32)  # [N, len(cols)]
         bad = ~np.isfinite(out)
         if bad.any():
             rows, which = np.nonzero(bad)
@@ -305,14 +174,4 @@ def write_gaussian_ply(
     names = gaussian_ply_property_names(model.sh_degree, normals)
     assert values.shape[1] == len(names)
     fmt = "ascii" if ascii else ("binary_big_endian" if big_endian else "binary_little_endian")
-    header = (
-        f"ply\nformat {fmt} 1.0\nelement vertex {n}\n"
-        + "".join(f"property float {name}\n" for name in names)
-        + "end_header\n"
-    ).encode("ascii")
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(header)
-        if ascii:
-            np.savetxt(f, values, fmt="%.9g")
-        else:
-            f.write(values.astype(">f4" if big_endian else "<f4").tobytes())
+    write_bytes_atomic(path, ply_bytes({"vertex": dict(zip(names, values.T))}, format=fmt))

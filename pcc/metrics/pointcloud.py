@@ -23,6 +23,8 @@ import math
 import numpy as np
 from scipy.spatial import cKDTree
 
+from pcc.metrics.rate import bits_per_point  # re-exported: the rate sits with the distortions
+
 __all__ = [
     "psnr_from_mse",
     "nn_sq_distances",
@@ -145,6 +147,14 @@ def _plane_mse(
     return float(np.mean(proj * proj))
 
 
+def _given_normals(normals, pts: np.ndarray, name: str) -> np.ndarray:
+    """Normals ``[N, 3]`` float64 given for cloud ``name``, checked against its points."""
+    normals = np.asarray(normals, dtype=np.float64)
+    if normals.shape != pts.shape:
+        raise ValueError(f"normals_{name} must be {pts.shape}, got {normals.shape}")
+    return normals
+
+
 def _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k):
     """D2 both directions from precomputed NN indices (``idx_ab [N]`` into b, ``idx_ba [M]`` into a)."""
     if normals_a is None:
@@ -152,18 +162,12 @@ def _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k):
     if normals_b is None:
         normals_b = getattr(b, "normals", None)
     if normals_a is not None:
-        normals_a = np.asarray(normals_a, dtype=np.float64)
-        if normals_a.shape != a_pts.shape:
-            raise ValueError(f"normals_a must be {a_pts.shape}, got {normals_a.shape}")
-        src_a = "a: given"
+        normals_a, src_a = _given_normals(normals_a, a_pts, "a"), "a: given"
     else:
         normals_a = estimate_normals(a_pts, k)
         src_a = f"a: PCA over k={k} neighbours"
     if normals_b is not None:
-        normals_b = np.asarray(normals_b, dtype=np.float64)
-        if normals_b.shape != b_pts.shape:
-            raise ValueError(f"normals_b must be {b_pts.shape}, got {normals_b.shape}")
-        src_b = "b: given"
+        normals_b, src_b = _given_normals(normals_b, b_pts, "b"), "b: given"
     else:
         normals_b = transfer_normals(a_pts, normals_a, b_pts, src_to_dst=idx_ab, dst_to_src=idx_ba)
         src_b = "b: transferred from a (pc_error)"
@@ -241,12 +245,3 @@ def evaluate_geometry(a, b, peak: float, *, normals_a=None, normals_b=None, k: i
         "n_a": int(len(a_pts)),
         "n_b": int(len(b_pts)),
     }
-
-
-def bits_per_point(file_bytes: int, n_input_points: int) -> float:
-    """Rate in bits per *input* point: ``8 * file_bytes / n_input_points`` (real file sizes)."""
-    if n_input_points <= 0:
-        raise ValueError(f"n_input_points must be positive, got {n_input_points}")
-    if file_bytes < 0:
-        raise ValueError(f"file_bytes must be >= 0, got {file_bytes}")
-    return 8.0 * float(file_bytes) / float(n_input_points)

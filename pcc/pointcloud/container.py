@@ -28,8 +28,8 @@ import math
 import os
 import re
 import struct
-import zlib
 
+from pcc.coding.framing import ByteReader, append_crc32, check_crc32, pack_streams, read_streams
 from pcc.errors import BitstreamError
 
 MAGIC = b"PCCF"
@@ -46,39 +46,16 @@ def pack(codec: str, header: dict, streams: list[bytes]) -> bytes:
         raise TypeError(f"header must be a dict, got {type(header).__name__}")
     header_bytes = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
     header_bytes = header_bytes.encode("utf-8")
-    parts = [
-        struct.pack("<B", len(codec)),
-        codec.encode("ascii"),
-        struct.pack("<I", len(header_bytes)),
-        header_bytes,
-        struct.pack("<I", len(streams)),
-    ]
-    for stream in streams:
-        stream = bytes(stream)
-        parts += [struct.pack("<Q", len(stream)), stream]
-    payload = b"".join(parts)
-    body = _FIXED.pack(MAGIC, FORMAT_VERSION, len(payload)) + payload
-    return body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF)
-
-
-class _Reader:
-    """Bounds-checked sequential reads from the payload."""
-
-    def __init__(self, data: bytes, path):
-        self.data, self.pos, self.path = data, 0, path
-
-    def take(self, n: int, what: str) -> bytes:
-        if n < 0 or n > len(self.data) - self.pos:
-            raise BitstreamError(
-                self.path,
-                f"container {what} declares {n} bytes but only {len(self.data) - self.pos} remain",
-            )
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def unpack(self, fmt: str, what: str) -> int:
-        return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))[0]
+    payload = b"".join(
+        [
+            struct.pack("<B", len(codec)),
+            codec.encode("ascii"),
+            struct.pack("<I", len(header_bytes)),
+            header_bytes,
+            pack_streams(streams, "<I", "<Q"),
+        ]
+    )
+    return append_crc32(_FIXED.pack(MAGIC, FORMAT_VERSION, len(payload)) + payload)
 
 
 def _no_constant(name: str):
@@ -118,10 +95,8 @@ def unpack(data: bytes, path: str | os.PathLike | None = None) -> tuple[str, dic
             f"container is truncated or has trailing bytes: header says {expected} bytes, "
             f"file has {len(data)}",
         )
-    body, (crc,) = data[:-4], struct.unpack("<I", data[-4:])
-    if zlib.crc32(body) & 0xFFFFFFFF != crc:
-        raise BitstreamError(path, "container CRC32 mismatch: the file is corrupt")
-    reader = _Reader(body[_FIXED.size :], path)
+    body = check_crc32(data, path)
+    reader = ByteReader(body, path, _FIXED.size)
     codec_len = reader.unpack("<B", "codec id length")
     try:
         codec = reader.take(codec_len, "codec id").decode("ascii")
@@ -139,15 +114,9 @@ def unpack(data: bytes, path: str | os.PathLike | None = None) -> tuple[str, dic
         raise BitstreamError(path, f"container header is not valid JSON ({err})") from err
     if not isinstance(header, dict):
         raise BitstreamError(path, "container header is not a JSON object")
-    n_streams = reader.unpack("<I", "stream count")
-    if n_streams > (len(reader.data) - reader.pos) // 8:
-        raise BitstreamError(path, f"container declares {n_streams} streams, too many for its size")
-    streams = []
-    for i in range(n_streams):
-        n = reader.unpack("<Q", f"stream {i} length")
-        streams.append(reader.take(n, f"stream {i}"))
-    if reader.pos != len(reader.data):
-        raise BitstreamError(path, f"container has {len(reader.data) - reader.pos} unparsed bytes")
+    streams = read_streams(reader, "<I", "<Q")
+    if reader.remaining:
+        raise BitstreamError(path, f"container has {reader.remaining} unparsed bytes")
     return codec, header, streams
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import constriction
 import numpy as np
 
+from pcc.coding import words as _words
 from pcc.errors import BitstreamError
 
 P_MIN = 2.0**-16
@@ -45,14 +46,12 @@ def estimate_bits(bits: np.ndarray, p1: np.ndarray) -> float:
 
 def words_to_bytes(words: np.ndarray) -> bytes:
     """uint32 word array ``[W]`` -> little-endian bytes (``4 W`` bytes)."""
-    return np.asarray(words, dtype=np.uint32).astype("<u4").tobytes()
+    return _words.words_to_bytes(words, "<")
 
 
 def bytes_to_words(data: bytes) -> np.ndarray:
     """Little-endian bytes -> uint32 word array; the length must be a multiple of 4."""
-    if len(data) % 4:
-        raise BitstreamError(None, f"ANS stream length {len(data)} is not a multiple of 4 bytes")
-    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    return _words.bytes_to_words(data, "<")
 
 
 def encode_bits(bits: np.ndarray, p1: np.ndarray) -> bytes:

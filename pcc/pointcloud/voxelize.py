@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["VoxelTransform", "voxelize", "devoxelize", "quantize_coords", "unique_coords"]
+__all__ = [
+    "VoxelTransform",
+    "voxelize",
+    "devoxelize",
+    "quantize_coords",
+    "quantize_positions",
+    "dequantize_positions",
+    "round_half_up",
+    "unique_coords",
+]
 
 
 @dataclass(frozen=True)
@@ -107,16 +116,38 @@ def devoxelize(coords: np.ndarray, transform: VoxelTransform) -> np.ndarray:
     return coords / transform.scale + np.asarray(transform.offset)
 
 
+def round_half_up(x: np.ndarray) -> np.ndarray:
+    """``floor(x + 0.5)`` as int64: the rounding of every position quantiser of pcc."""
+    return np.floor(x + 0.5).astype(np.int64)
+
+
+def quantize_positions(coords: np.ndarray, origin: np.ndarray, step: float) -> np.ndarray:
+    """Positions ``[N, 3]`` -> quantised voxels ``round((c - origin) / step)`` int64 ``[N, 3]``.
+
+    G-PCC's position quantisation (a uniform scalar quantiser on each axis; the octree coder's
+    lossy mode). Duplicates are kept (the octree merges them); ``step = 1`` only shifts.
+    """
+    shifted = coords - origin
+    if step == 1.0:
+        return shifted
+    return round_half_up(shifted / step)
+
+
+def dequantize_positions(q: np.ndarray, origin: np.ndarray, step: float) -> np.ndarray:
+    """Quantised voxels ``[M, 3]`` -> integer positions in the input grid ``round(q step) + origin``."""
+    if step == 1.0:
+        return q + origin
+    return round_half_up(q * step) + origin
+
+
 def quantize_coords(coords: np.ndarray, step: float) -> np.ndarray:
     """Coarser voxels: ``unique(round(coords / step))`` as int32 ``[M, 3]``.
 
-    This is G-PCC's position quantisation (a uniform scalar quantiser on each axis). The
-    reconstruction in the original grid is ``q * step``; ``step = 2^k`` with ``floor`` instead of
-    ``round`` would be the octree's level ``bits - k``. Rounding keeps the grid centred on the
-    input, so ``step = 1`` returns the input set unchanged.
+    :func:`quantize_positions` on the grid's own origin, duplicates merged. The reconstruction
+    in the original grid is ``q * step``; ``step = 2^k`` with ``floor`` instead of ``round``
+    would be the octree's level ``bits - k``. Rounding keeps the grid centred on the input, so
+    ``step = 1`` returns the input set unchanged.
     """
     if not step > 0:
         raise ValueError(f"step must be positive, got {step}")
-    coords = np.asarray(coords, dtype=np.float64)
-    q = np.floor(coords / step + 0.5).astype(np.int64)
-    return unique_coords(q)
+    return unique_coords(round_half_up(np.asarray(coords, dtype=np.float64) / step))

@@ -41,3 +41,26 @@ def test_written_file_has_default_permissions(tmp_path):
     plain = tmp_path / "plain.bin"
     plain.write_bytes(b"x")
     assert os.stat(target).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+def test_refuse_same_file_catches_paths_symlinks_and_hard_links(tmp_path):
+    import os
+
+    from pcc.io.atomic import SameFileError, refuse_same_file, same_file
+
+    src = tmp_path / "in.ply"
+    src.write_bytes(b"data")
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.ply"
+    link.symlink_to(src)
+    hard = tmp_path / "hard.ply"
+    os.link(src, hard)
+    for dst in (src, tmp_path / "sub" / ".." / "in.ply", link, hard):
+        assert same_file(src, dst)
+        with pytest.raises(SameFileError, match="refusing to overwrite the input"):
+            refuse_same_file(src, dst)
+    refuse_same_file(src, tmp_path / "out.ply")  # a new file: fine
+    other = tmp_path / "other.ply"
+    other.write_bytes(b"data")  # same bytes, another file: fine
+    refuse_same_file(src, other)
+    assert src.read_bytes() == b"data"

@@ -1,4 +1,4 @@
-"""Structure-aware fuzzing of pcc's decoders (issue 14).
+"""Structure-aware fuzzing of pcc's decoders and file readers (issue 14).
 
 Random byte flips only test the CRC. Here every mutant is made by *unpacking* a valid file,
 changing one thing that the framing allows (a header field set to a value of another JSON type, an
@@ -11,12 +11,17 @@ Each mutant is written to a file and decoded in a child process with a memory li
 
 * ``clean``: a :class:`pcc.errors.FormatError` (or ``BitstreamError``) whose message names the file;
 * ``decoded``: the decoder returned something usable (for c3dgs: it also de-quantises);
-* ``failure``: anything else: another exception, a RuntimeWarning (garbage from an invalid cast),
-  an error that does not name the file, a crash, a timeout or running out of memory.
+* ``failure``: anything else: another exception, a result computed under a RuntimeWarning
+  (garbage from an invalid cast or an overflow), an error that does not name the file, a crash,
+  a timeout or running out of memory.
+
+The same campaign runs for the file *readers* (``tools/fuzz_readers.py``: PLY, PCD, OFF, BIN, XYZ,
+LAS, COLMAP, NeRF, INRIA, Gaussian PLY, .splat/.spz/compressed PLY, codec checkpoints).
 
 Usage::
 
-    python tools/fuzz.py --n 10000                 # every decoder, 10000 mutants each
+    python tools/fuzz.py --n 10000                 # every decoder and reader, 10000 mutants each
+    python tools/fuzz.py --n 1000 --decoder las --decoder spz
     python tools/fuzz.py --n 500 --decoder pcc3dgs --seed 3 --save-failures out/fuzz
 
 The mutation engine below needs only the standard library and numpy; tests import it with
@@ -45,6 +50,24 @@ from pathlib import Path
 import numpy as np
 
 DECODERS = ("octree", "neural", "pcc3dgs", "npz")
+
+
+def _readers():
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.modules.setdefault("fuzz", sys.modules[__name__])
+    import fuzz_readers
+
+    return fuzz_readers
+
+
+def _seeds():
+    _readers()
+    import fuzz_seeds
+
+    return fuzz_seeds
+
+
+READERS = _readers().READERS  # the point-cloud, mesh, camera, scene and splat readers
 
 # --------------------------------------------------------------------------- value pools
 _INTS = [
@@ -432,13 +455,22 @@ MUTATORS = {
 SUFFIXES = {"octree": ".pccf", "neural": ".pccf", "pcc3dgs": ".pcc3dgs", "npz": ".npz"}
 
 
-def mutant(decoder: str, seed_file: bytes, seed: int, i: int) -> bytes:
-    """Mutant number ``i`` of campaign ``seed`` (1-3 stacked mutations; reproducible)."""
+def mutant(decoder: str, seed_file, seed: int, i: int):
+    """Mutant number ``i`` of campaign ``seed`` (1-3 stacked mutations; reproducible).
+
+    For a decoder the seed and the mutant are bytes; for a reader they are ``{name: bytes}``.
+    """
     rng = random.Random(f"{decoder}:{seed}:{i}")
     data = seed_file
+    if decoder in READERS:
+        fr = _readers()
+        spec = fr.reader_specs()[decoder]
+        mutate = lambda rng, files: fr.mutate_files(rng, spec, files)  # noqa: E731
+    else:
+        mutate = MUTATORS[decoder]
     for k in range(rng.choice([1, 1, 1, 2, 3])):
         try:
-            data = MUTATORS[decoder](rng, data)
+            data = mutate(rng, data)
         except Exception:  # noqa: BLE001 - an earlier mutation made it unparsable: keep that
             if k == 0:
                 raise
@@ -562,8 +594,8 @@ def classify(target, path: Path) -> tuple[str, str]:
 
     from pcc.errors import FormatError
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
         try:
             target(path)
         except FormatError as err:
@@ -574,26 +606,70 @@ def classify(target, path: Path) -> tuple[str, str]:
             tb = traceback.extract_tb(err.__traceback__)[-1]
             where = f"{Path(tb.filename).name}:{tb.lineno}"
             return "failure", f"{type(err).__name__} at {where}: {err}"[:300]
+    # a result computed through an invalid cast or an overflow is garbage, not a decode
+    bad = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+    if bad:
+        w = bad[0]
+        where = f"{Path(w.filename).name}:{w.lineno}"
+        return "failure", f"RuntimeWarning at {where}: {w.message}"[:300]
     return "decoded", ""
+
+
+class ReaderTarget:
+    """Reads a mutant folder with the public reader of one format."""
+
+    def __init__(self, reader: str):
+        self.spec = _readers().reader_specs()[reader]
+
+    def __call__(self, path: Path):
+        return self.spec.read(path)
+
+
+def write_case(folder: Path, files: dict[str, bytes]) -> None:
+    """Replace the contents of ``folder`` by ``files`` (relative names may hold subfolders)."""
+    import shutil
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+
+
+def reader_path(reader: str, folder: Path) -> Path:
+    """The path the reader is given for a case folder (the folder itself for scene readers)."""
+    main = _readers().reader_specs()[reader].main
+    return folder if main == "." else folder / main
 
 
 # --------------------------------------------------------------------------- child processes
 def _worker(conn, decoder: str, workdir: str, mem_bytes: int) -> None:
     import resource
+    import warnings
 
     import torch
 
     torch.set_num_threads(1)
+    warnings.simplefilter("ignore", UserWarning)  # e.g. SPZ "degree 4 truncated": not findings
     if mem_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
-    target = _Target(decoder, Path(workdir))
-    path = Path(workdir) / f"mutant-{os.getpid()}{SUFFIXES[decoder]}"
+    if decoder in READERS:
+        target = ReaderTarget(decoder)
+        case = Path(workdir) / f"case-{os.getpid()}"
+        path = reader_path(decoder, case)
+    else:
+        target = _Target(decoder, Path(workdir))
+        path = Path(workdir) / f"mutant-{os.getpid()}{SUFFIXES[decoder]}"
     conn.send("ready")
     while True:
         msg = conn.recv()
         if msg is None:
             return
-        path.write_bytes(msg)
+        if decoder in READERS:
+            write_case(case, msg)
+        else:
+            path.write_bytes(msg)
         try:
             conn.send(classify(target, path))
         except MemoryError:
@@ -665,7 +741,7 @@ def run_campaign(
     mem_gb: float = 3.0,
     timeout: float = 60.0,
     save_failures: Path | None = None,
-    seeds: dict[str, bytes] | None = None,
+    seeds: dict | None = None,
     progress: bool = False,
 ) -> Result:
     """Decode ``n`` mutants of the seed file of ``decoder`` in a limited child process."""
@@ -673,7 +749,8 @@ def run_campaign(
     tmp = tempfile.TemporaryDirectory(prefix="pcc-fuzz-") if own else None
     workdir = Path(tmp.name) if own else Path(workdir)
     try:
-        seeds = seeds or seed_files(workdir)
+        if seeds is None or decoder not in seeds:
+            seeds = {**(seeds or {}), **all_seed_files(workdir, [decoder])}
         start = time.perf_counter()
         pool = _Pool(decoder, workdir, int(mem_gb * 2**30), timeout)
         result = Result(decoder)
@@ -686,9 +763,7 @@ def run_campaign(
                 if outcome == "failure":
                     result.failures.append((i, detail))
                     if save_failures is not None:
-                        save_failures.mkdir(parents=True, exist_ok=True)
-                        name = f"{decoder}-{seed}-{i}{SUFFIXES[decoder]}"
-                        (save_failures / name).write_bytes(data)
+                        save_failure(save_failures, decoder, f"{seed}-{i}", data)
                 if progress and (i + 1) % 500 == 0:
                     print(f"  {decoder}: {i + 1}/{n} {result.counts}", file=sys.stderr, flush=True)
         finally:
@@ -700,9 +775,37 @@ def run_campaign(
             tmp.cleanup()
 
 
+def all_seed_files(workdir: Path, names=None) -> dict:
+    """Seed files of the decoders and readers in ``names`` (default: all)."""
+    names = list(names or (*DECODERS, *READERS))
+    out: dict = {}
+    if any(n in DECODERS for n in names):
+        out.update(seed_files(workdir))
+    if any(n in READERS for n in names):
+        out.update(_seeds().seed_reader_files(workdir, [n for n in names if n in READERS]))
+    return out
+
+
+def save_failure(folder: Path, name: str, tag: str, data) -> Path:
+    """Keep a failing input: ``<name>-<tag><suffix>``, or a folder for a reader's files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if name not in READERS:
+        out = folder / f"{name}-{tag}{SUFFIXES[name]}"
+        out.write_bytes(data)
+        return out
+    main = _readers().reader_specs()[name].main
+    if main != "." and set(data) == {main}:
+        out = folder / f"{name}-{tag}-{main}"
+        out.write_bytes(data[main])
+        return out
+    out = folder / f"{name}-{tag}"
+    write_case(out, data)
+    return out
+
+
 def table(results: list[Result]) -> str:
     rows = [
-        "| decoder | mutants | clean error | decoded | failures | time |",
+        "| decoder / reader | mutants | clean error | decoded | failures | time |",
         "|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -716,7 +819,10 @@ def table(results: list[Result]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000, help="mutants per decoder")
-    parser.add_argument("--decoder", choices=DECODERS, action="append", help="default: all")
+    parser.add_argument(
+        "--decoder", choices=(*DECODERS, *READERS), action="append", help="default: all"
+    )
+    parser.add_argument("--decoders-only", action="store_true", help="skip the file readers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mem-gb", type=float, default=3.0, help="RLIMIT_AS of the child")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
@@ -728,8 +834,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     results = []
     with tempfile.TemporaryDirectory(prefix="pcc-fuzz-") as tmp:
-        seeds = seed_files(Path(tmp))
-        for decoder in args.decoder or DECODERS:
+        names = args.decoder or (DECODERS if args.decoders_only else (*DECODERS, *READERS))
+        seeds = all_seed_files(Path(tmp), names)
+        for decoder in names:
             r = run_campaign(
                 decoder,
                 args.n,

@@ -69,9 +69,18 @@ def _input_bytes(path: Path) -> int:
 def main(args) -> int:
     from pcc.c3dgs.pipeline import load_any_model
     from pcc.errors import FormatError
+    from pcc.io.atomic import refuse_same_file
     from pcc.io.splat_formats import format_for_output, save_splat_any
 
     src, dst = Path(args.input), Path(args.output)
+    refuse_same_file(src, dst, "output")
+    if src.is_dir():  # a model folder: its point_cloud.ply is the input file
+        from pcc.io.inria_model import find_model_ply
+
+        try:
+            refuse_same_file(find_model_ply(src), dst, "output")
+        except FormatError:
+            pass  # no model PLY found: load_any_model reports it below
     try:
         fmt = format_for_output(dst, args.format)
     except ValueError as err:

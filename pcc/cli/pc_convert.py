@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from pcc.io.atomic import refuse_same_file
 from pcc.io.pointcloud import read_point_cloud, write_point_cloud
 
 
@@ -25,6 +26,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    refuse_same_file(args.input, args.output, "output")
     pc = read_point_cloud(
         args.input, drop_nan=True if args.drop_nan else None, bin_fields=args.bin_fields
     )

@@ -23,5 +23,8 @@ def register(subparsers) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from pcc.codec.train import run_from_args
+    from pcc.io.atomic import refuse_same_file
 
+    # --out is a folder of checkpoints: it must not be the config file (or a link to it)
+    refuse_same_file(args.config, args.out, "--out")
     return run_from_args(args)

@@ -21,10 +21,11 @@ import hashlib
 import io
 import json
 import os
-import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from pcc.codec.model import BlockCodec, normalise_architecture
@@ -88,7 +89,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         raise FormatError(path, "checkpoint file not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
+    except MemoryError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a corrupt zip/pickle fails in many ways inside torch
         raise FormatError(
             path, f"not a readable torch checkpoint ({type(err).__name__}: {err})"
         ) from None
@@ -101,11 +104,58 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             raise FormatError(path, f"checkpoint lacks {key!r}")
     try:
         signature = architecture_signature(payload["architecture"])
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, OverflowError) as err:
         raise FormatError(path, f"invalid architecture in checkpoint: {err}") from None
     if signature != payload["signature"]:
         raise FormatError(path, "architecture signature does not match the stored architecture")
+    _check_state(path, payload["model"])
+    _check_sizes(path, normalise_architecture(payload["architecture"]), payload["model"])
     return payload
+
+
+_MAX_BLOCK_SIZE = 1024
+
+
+def _check_state(path: Path, state) -> None:
+    """The state dict holds finite tensors under string keys."""
+    if not isinstance(state, dict):
+        raise FormatError(path, f"checkpoint 'model' is a {type(state).__name__}, not a dict")
+    for key, value in state.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise FormatError(path, f"checkpoint weight {key!r} is not a tensor")
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise FormatError(path, f"checkpoint weight {key!r} holds NaN or infinite values")
+
+
+def _check_sizes(path: Path, arch: dict, state: dict) -> None:
+    """Every channel count in the architecture is bounded by the stored weights' dimensions, so
+    a forged architecture cannot make the model builder allocate more than the file holds."""
+    largest = max((max(t.shape, default=1) for t in state.values()), default=1)
+    limit = max(largest, 64)
+
+    def ints(value, where):
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int):
+            yield where, value
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                yield from ints(v, f"{where}.{k}")
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                yield from ints(v, f"{where}[{i}]")
+
+    if not 0 < arch["block_size"] <= _MAX_BLOCK_SIZE:
+        raise FormatError(path, f"block_size {arch['block_size']} outside 1..{_MAX_BLOCK_SIZE}")
+    for key in ("filters", "latent_channels", "entropy_options"):
+        lowest = 0 if key == "entropy_options" else 1  # an option may be 0 (e.g. off)
+        for where, value in ints(arch[key], key):
+            if not lowest <= value <= limit:
+                raise FormatError(
+                    path,
+                    f"architecture {where} = {value} does not fit the stored weights "
+                    f"(largest dimension {largest})",
+                )
 
 
 def load_state_into(
@@ -134,8 +184,21 @@ def load_state_into(
             f"weights do not fit the architecture (missing {missing[:5]}, unexpected {extra[:5]}, "
             f"wrong shape {bad[:5]})",
         )
+    for key in state:
+        if key.endswith("scale_table"):
+            table = state[key].double()
+            ok = table.numel() > 0 and bool((table > 0).all() and (table <= _MAX_SCALE).all())
+            if not ok or bool((table[1:] < table[:-1]).any()):
+                raise FormatError(
+                    path,
+                    f"{key} must be increasing values in (0, {_MAX_SCALE:g}] "
+                    "(a forged table would make the coder build huge or invalid tables)",
+                )
     model.load_state_dict(state)
     return payload
+
+
+_MAX_SCALE = 1e4
 
 
 def load_codec(path: str | os.PathLike) -> tuple[BlockCodec, dict[str, Any]]:
@@ -146,12 +209,20 @@ def load_codec(path: str | os.PathLike) -> tuple[BlockCodec, dict[str, Any]]:
     payload = read_checkpoint(path)
     try:
         model = BlockCodec(payload["architecture"])
-    except (ValueError, TypeError, KeyError) as err:
+    except (ValueError, TypeError, KeyError, RuntimeError, OverflowError) as err:
         raise FormatError(path, f"cannot build the stored architecture: {err}") from None
     load_state_into(path, model, payload)
     model.eval()
-    model.update(force=True)
-    return model, dict(payload.get("meta", {}))
+    try:
+        with warnings.catch_warnings(), np.errstate(divide="raise", over="raise", invalid="raise"):
+            warnings.simplefilter("error", RuntimeWarning)
+            model.update(force=True)
+    except (ValueError, RuntimeError, OverflowError, FloatingPointError, RuntimeWarning) as err:
+        raise FormatError(path, f"the stored entropy model is unusable: {err}") from None
+    meta = payload.get("meta", {})
+    if not isinstance(meta, dict):
+        raise FormatError(path, f"checkpoint 'meta' is a {type(meta).__name__}, not a dict")
+    return model, dict(meta)
 
 
 def export_checkpoint(

@@ -210,6 +210,13 @@ def _open(path: Path) -> bytes:
         raise FormatError(path, f"cannot read file: {err}") from None
 
 
+MAX_IMAGE_SIDE = 1 << 20  # pixels; a larger declared width or height is taken as corrupt
+
+
+def _int64_overflows(value: int) -> bool:
+    return not -(1 << 63) <= value < 1 << 63
+
+
 def _read_cameras_bin(path: Path) -> dict[int, ColmapCamera]:
     r = _Reader(path, _open(path))
     cams = {}
@@ -253,7 +260,10 @@ def _read_points_bin(path: Path) -> ColmapPoints:
         [],
     )
     for i in range(n):
-        ids[i], *p = r.read("Qddd")
+        point_id, *p = r.read("Qddd")
+        if point_id >= 1 << 63:
+            raise FormatError(path, f"point {i}: id {point_id} does not fit an int64")
+        ids[i] = point_id
         xyz[i] = p
         rgb[i] = r.read("BBB")
         (errors[i],) = r.read("d")
@@ -323,6 +333,11 @@ def _read_images_txt(path: Path) -> dict[int, ColmapImage]:
             obs = np.array([float(v) for v in vals]).reshape(-1, 3)
         except ValueError:
             raise FormatError(path, f"line {i}: observation is not a number") from None
+        pid = obs[:, 2]
+        if not (np.isfinite(pid).all() and (pid == np.round(pid)).all()):
+            raise FormatError(path, f"line {i}: a point3D_id is not an integer")
+        if pid.size and (np.abs(pid).max() >= 2.0**63):
+            raise FormatError(path, f"line {i}: a point3D_id does not fit an int64")
         images[image_id] = ColmapImage(
             image_id, q, t, cam_id, name, obs[:, :2].copy(), obs[:, 2].astype(np.int64)
         )
@@ -343,15 +358,18 @@ def _read_points_txt(path: Path) -> ColmapPoints:
             track = np.array([int(v) for v in w[8:]], dtype=np.int64)
             if len(xyz[-1]) != 3 or len(rgb[-1]) != 3 or len(track) % 2:
                 raise ValueError
-        except (IndexError, ValueError):
+        except (IndexError, ValueError, OverflowError):
             raise FormatError(path, f"line {lineno} is malformed") from None
         tracks.append(track.reshape(-1, 2))
     if not ids:
         return ColmapPoints.empty()
+    too_big = [v for v in ids if _int64_overflows(v)]
+    if too_big:
+        raise FormatError(path, f"point id {too_big[0]} does not fit an int64")
     return ColmapPoints(
         np.array(ids, np.int64),
         np.array(xyz, np.float64),
-        np.clip(np.array(rgb), 0, 255).astype(np.uint8),
+        np.array([[min(max(c, 0), 255) for c in row] for row in rgb], np.uint8),
         np.array(errors),
         tracks,
     )
@@ -373,13 +391,24 @@ def read_colmap_model(sparse_dir: str | os.PathLike) -> ColmapModel:
     else:
         raise FormatError(d, "no COLMAP model here (need cameras.bin + images.bin or .txt)")
     points = pts_reader(pts_path) if pts_path.is_file() else ColmapPoints.empty()
+    cam_file = d / ("cameras.bin" if pts_reader is _read_points_bin else "cameras.txt")
+    for cam in cams.values():
+        if not (0 < cam.width <= MAX_IMAGE_SIDE and 0 < cam.height <= MAX_IMAGE_SIDE):
+            raise FormatError(
+                cam_file,
+                f"camera {cam.id}: image size {cam.width}x{cam.height} outside 1..{MAX_IMAGE_SIDE}",
+            )
+        if not np.isfinite(cam.params).all():
+            raise FormatError(cam_file, f"camera {cam.id} has non-finite parameters")
     for img in images.values():
         if img.camera_id not in cams:
             raise FormatError(d, f"image {img.name!r} refers to missing camera {img.camera_id}")
         if not (np.isfinite(img.qvec).all() and np.isfinite(img.tvec).all()):
             raise FormatError(d, f"image {img.name!r} has a non-finite pose")
-        if np.linalg.norm(img.qvec) == 0:
-            raise FormatError(d, f"image {img.name!r} has a zero quaternion")
+        with np.errstate(over="ignore"):
+            norm = float(np.linalg.norm(img.qvec))
+        if not 0 < norm < np.inf:
+            raise FormatError(d, f"image {img.name!r} has a zero or overflowing quaternion")
     if not np.isfinite(points.xyz).all():
         raise FormatError(pts_path, "points3D contains NaN or infinite coordinates")
     return ColmapModel(cams, images, points)

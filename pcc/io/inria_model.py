@@ -118,21 +118,38 @@ def read_cameras_json(path: str | os.PathLike) -> list[Camera]:
             cx = float(e.get("cx", w / 2.0))
             cy = float(e.get("cy", h / 2.0))
             name = str(e.get("img_name", f"{i:05d}"))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise FormatError(path, f"camera {i}: missing or malformed field") from None
         if rot.shape != (3, 3) or pos.shape != (3,):
             raise FormatError(path, f"camera {i}: rotation must be 3x3 and position 3 numbers")
-        if not (np.isfinite(rot).all() and np.isfinite(pos).all()) or w <= 0 or h <= 0:
-            raise FormatError(path, f"camera {i}: non-finite pose or non-positive size")
+        if not (np.isfinite(rot).all() and np.isfinite(pos).all()):
+            raise FormatError(path, f"camera {i}: non-finite pose")
+        if not (0 < w <= _MAX_SIDE and 0 < h <= _MAX_SIDE):
+            raise FormatError(path, f"camera {i}: image size {w}x{h} outside 1..{_MAX_SIDE}")
+        if not (all(np.isfinite((fx, fy, cx, cy))) and fx > 0 and fy > 0):
+            raise FormatError(path, f"camera {i}: focal lengths must be finite and positive")
         R = rot.T
-        cameras.append(Camera(w, h, fx, fy, cx, cy, R, -R @ pos, name=name))
+        with np.errstate(over="ignore", invalid="ignore"):
+            t = -R @ pos  # [3]
+        if not np.isfinite(t).all():
+            raise FormatError(path, f"camera {i}: the pose overflows float64")
+        try:
+            cameras.append(Camera(w, h, fx, fy, cx, cy, R, t, name=name))
+        except ValueError as err:
+            raise FormatError(path, f"camera {i}: {err}") from None
     return cameras
+
+
+_MAX_SIDE = 1 << 20  # pixels
 
 
 # ----------------------------------------------------------------------------- cfg_args
 def format_cfg_args(cfg: dict) -> str:
     """``Namespace(key=value, ...)``: the ``cfg_args`` text INRIA and c3dgs tools parse."""
     return repr(argparse.Namespace(**cfg))
+
+
+_MAX_CFG_ARGS = 1 << 20  # characters; real files are a few hundred
 
 
 def read_cfg_args(path: str | os.PathLike) -> dict:
@@ -142,6 +159,10 @@ def read_cfg_args(path: str | os.PathLike) -> dict:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as err:
         raise FormatError(path, f"cannot read: {err}") from None
+    except UnicodeDecodeError as err:
+        raise FormatError(path, f"not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if len(text) > _MAX_CFG_ARGS:
+        raise FormatError(path, f"{len(text)} characters: too long for a cfg_args file")
     try:
         node = ast.parse(text, mode="eval").body
         if not (
@@ -149,10 +170,11 @@ def read_cfg_args(path: str | os.PathLike) -> dict:
             and isinstance(node.func, ast.Name)
             and node.func.id == "Namespace"
             and not node.args
+            and all(kw.arg is not None for kw in node.keywords)
         ):
             raise ValueError
         return {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
         raise FormatError(path, "not a Namespace(key=literal, ...) cfg_args file") from None
 
 

@@ -142,6 +142,16 @@ def _load_json(path: Path) -> dict:
     return meta
 
 
+_MAX_POSE_VALUE = 1e9  # larger entries are corrupt (and would overflow the inverse)
+
+
+def _json_int(value) -> int:
+    """An integer JSON value (``8`` or ``8.0``); ValueError/TypeError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        raise ValueError(f"{value!r} is not an integer")
+    return int(value)
+
+
 def _frame_image_path(folder: Path, frame: dict) -> Path:
     rel = frame["file_path"]
     p = folder / rel
@@ -164,13 +174,19 @@ def _camera_from_frame(
         ) from None
     if c2w.shape != (4, 4) or not np.isfinite(c2w).all():
         raise FormatError(json_path, f"frame {index}: transform_matrix is not a finite 4x4 matrix")
-    w_decl, h_decl = key("w"), key("h")
-    if w_decl is not None and h_decl is not None and (int(w_decl), int(h_decl)) != (width, height):
+    if np.abs(c2w).max() > _MAX_POSE_VALUE:
         raise FormatError(
-            json_path,
-            f"frame {index}: declares {int(w_decl)}x{int(h_decl)} but its image is {width}x{height}",
+            json_path, f"frame {index}: transform_matrix has values beyond {_MAX_POSE_VALUE:g}"
         )
     try:
+        w_decl, h_decl = key("w"), key("h")
+        if w_decl is not None and h_decl is not None:
+            w_decl, h_decl = _json_int(w_decl), _json_int(h_decl)
+            if (w_decl, h_decl) != (width, height):
+                raise FormatError(
+                    json_path,
+                    f"frame {index}: declares {w_decl}x{h_decl} but its image is {width}x{height}",
+                )
         fx, fy = key("fl_x"), key("fl_y")
         if fx is None:
             if key("camera_angle_x") is None:
@@ -182,7 +198,7 @@ def _camera_from_frame(
         fx, fy = float(fx), float(fy)
         cx = float(key("cx")) if key("cx") is not None else width / 2.0
         cy = float(key("cy")) if key("cy") is not None else height / 2.0
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError) as err:
         if isinstance(err, FormatError):
             raise
         raise FormatError(json_path, f"frame {index}: malformed intrinsics ({err})") from None
@@ -190,6 +206,11 @@ def _camera_from_frame(
         raise FormatError(json_path, f"frame {index}: focal lengths must be finite and positive")
     c2w = c2w.copy()
     c2w[:3, 1:3] *= -1.0  # Blender/OpenGL (y up, -z forward) -> OpenCV (y down, +z forward)
+    if abs(np.linalg.det(c2w[:3, :3])) < 1e-9 or not np.allclose(c2w[3], (0, 0, 0, 1), atol=1e-6):
+        raise FormatError(
+            json_path, f"frame {index}: transform_matrix is not a rigid 4x4 pose (singular rotation "
+            "or last row not 0 0 0 1)"
+        )  # fmt: skip
     w2c = np.linalg.inv(c2w)
     name = Path(frame["file_path"]).stem
     return Camera(width, height, fx, fy, cx, cy, w2c[:3, :3], w2c[:3, 3], name=name)
@@ -233,8 +254,12 @@ def read_nerf_synthetic(
             break
         if not isinstance(frame, dict) or not isinstance(frame.get("file_path"), str):
             raise FormatError(json_path, f"frame {index} has no file_path string")
-        image_path = _frame_image_path(folder, frame)
-        if not image_path.is_file():
+        try:
+            image_path = _frame_image_path(folder, frame)
+            exists = image_path.is_file()
+        except (ValueError, OSError) as err:  # e.g. an embedded NUL byte, a name too long
+            raise FormatError(json_path, f"frame {index}: unusable file_path ({err})") from None
+        if not exists:
             if skip_missing:
                 continue
             raise FormatError(

@@ -65,6 +65,14 @@ def decode_splat(data: bytes, path: str | os.PathLike | None = None) -> Gaussian
         )
     rec = np.frombuffer(data, dtype=SPLAT_DTYPE)
     n = rec.shape[0]
+    for field, name in (("position", "means"), ("scale", "scales")):
+        bad = ~np.isfinite(rec[field]).all(axis=1)  # before any cast: a signalling NaN warns
+        if bad.any():
+            raise FormatError(
+                path,
+                f"{int(bad.sum())} Gaussians have NaN or infinite {name} "
+                f"(first: Gaussian {int(np.argmax(bad))})",
+            )
     scale = rec["scale"].astype(np.float64)  # [N, 3]
     if (scale < 0).any():
         i = int(np.nonzero((scale < 0).any(axis=1))[0][0])

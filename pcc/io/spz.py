@@ -196,10 +196,12 @@ def _gunzip_bounded(path, data: bytes) -> tuple[bytes, bytes]:
             )
         cap = need + (_EXT_SLACK if flags & FLAG_EXTENSIONS else 0)
         chunks, total, tail = [], 0, d.unconsumed_tail
-        while total < cap and (tail or not d.eof):
+        # stop at the end of the gzip member: bytes after it land in unused_data, and feeding
+        # them again would never make progress (a trailing-garbage file hung the reader)
+        while total < cap and not d.eof:
             piece = d.decompress(tail, min(1 << 24, cap - total))
             tail = d.unconsumed_tail
-            if not piece and not tail:
+            if not piece:
                 break
             chunks.append(piece)
             total += len(piece)

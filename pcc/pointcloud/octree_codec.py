@@ -349,6 +349,14 @@ def _check_input(coords: np.ndarray) -> np.ndarray:
     return coords
 
 
+_INT32 = np.iinfo(np.int32)
+
+
+def _fits_int32(positions: np.ndarray) -> bool:
+    """True when every int64 position ``[M, 3]`` is representable as int32."""
+    return bool(positions.min() >= _INT32.min and positions.max() <= _INT32.max)
+
+
 def quantize(coords: np.ndarray, origin: np.ndarray, quant_step: float) -> np.ndarray:
     """Positions ``[N, 3]`` -> quantised voxels ``round((c - origin) / step)`` int64 ``[N, 3]``.
 
@@ -385,6 +393,11 @@ def encode_octree(
         raise ValueError(f"quant_step must be positive and finite, got {quant_step}")
     origin = coords.min(axis=0) if coords.size else np.zeros(3, np.int64)
     q = quantize(coords, origin, quant_step)
+    if q.size and not _fits_int32(dequantize(q, origin, quant_step)):
+        raise ValueError(
+            "decoded positions would fall outside the int32 range of DecodedOctree.coords "
+            "(|c| >= 2^31); shift the cloud (e.g. subtract its minimum) before coding"
+        )
     extent = int(q.max()) if q.size else 0
     depth = max(1, extent.bit_length())
     if len(q) > MAX_VOXELS:
@@ -528,7 +541,14 @@ def decode_octree(data: bytes, path: str | os.PathLike | None = None) -> Decoded
         raise BitstreamError(path, err.problem) from None
     except (ValueError, AssertionError, RuntimeError) as err:  # constriction's own checks
         raise BitstreamError(path, f"corrupt occupancy stream ({err})") from None
-    return DecodedOctree(voxels=morton_decode(codes), header=header)
+    voxels = morton_decode(codes)  # [M, 3]
+    if voxels.size and not _fits_int32(dequantize(voxels, np.asarray(origin, np.int64), step)):
+        # the encoder refuses such clouds, so only a forged origin/quant_step gets here; without
+        # this check DecodedOctree.coords would wrap around silently
+        raise BitstreamError(
+            path, f"decoded positions exceed the int32 range (origin {origin}, quant_step {step})"
+        )
+    return DecodedOctree(voxels=voxels, header=header)
 
 
 def decompress_octree(data: bytes, path: str | os.PathLike | None = None) -> np.ndarray:

@@ -71,3 +71,14 @@ def test_pc_train_refuses_an_out_that_is_the_config(tmp_path, capsys):
     before = config.read_bytes()
     for out in _aliases(config):
         _refused(["pc", "train", str(config), "--out", str(out)], capsys, config, before)
+
+
+def test_pc_compress_and_decompress_refuse_their_input(cloud, tmp_path, capsys):
+    before = cloud.read_bytes()
+    for out in _aliases(cloud):
+        _refused(["pc", "compress", str(cloud), "--out", str(out)], capsys, cloud, before)
+    packed = tmp_path / "cloud.pccf"
+    assert cli_main(["pc", "compress", str(cloud), "--out", str(packed)]) == 0
+    capsys.readouterr()
+    before = packed.read_bytes()
+    _refused(["pc", "decompress", str(packed), "--out", str(packed)], capsys, packed, before)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import FormatError
-from pcc.io.atomic import write_bytes_atomic
+from pcc.io.atomic import refuse_same_file, write_bytes_atomic
 
 MAX_MESH_SAMPLES = 5_000_000  # cap of surface samples for a mesh input (as canonical_modelnet)
 
@@ -255,6 +255,7 @@ ENCODERS = {"octree": _encode_octree, "neural": _encode_neural, "lidar": _encode
 
 def run(args) -> int:
     start = time.perf_counter()
+    refuse_same_file(args.input, args.out)
     if not (np.isfinite(args.quant_step) and args.quant_step > 0):
         raise FormatError(args.input, f"--quant-step must be positive, got {args.quant_step}")
     if not Path(args.input).is_file():

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import BitstreamError, FormatError
+from pcc.io.atomic import refuse_same_file
 
 
 def register(subparsers) -> None:
@@ -90,6 +91,7 @@ def run(args) -> int:
     from pcc.pointcloud import container
 
     path = Path(args.file)
+    refuse_same_file(path, args.out)
     if not path.is_file():
         raise FormatError(path, "file not found")
     data = path.read_bytes()

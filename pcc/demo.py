@@ -265,7 +265,9 @@ def run_notebook_report(
     run_dir = out / stem
     params = {**(parameters or {}), "out_dir": str(run_dir.resolve())}
     params_file = out / f"{stem}.parameters.json"
-    params_file.write_text(json.dumps(params, indent=2), encoding="utf-8")
+    from pcc.io.atomic import write_text_atomic
+
+    write_text_atomic(params_file, json.dumps(params, indent=2))
     executed = out / f"{stem}.ipynb"
     env = {**os.environ, "PCC_PROGRESS": "0", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     log_path = out / f"{stem}.log"

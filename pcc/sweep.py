@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pcc.errors import PccError
+from pcc.io.atomic import write_text_atomic
 
 CSV_NAME = "sweep.csv"
 JSON_NAME = "sweep.json"
@@ -202,7 +203,7 @@ def execute_run(
     run.folder.mkdir(parents=True, exist_ok=False)
     params = {**(fixed or {}), **run.parameters, "out_dir": str(run.folder.resolve())}
     params_file = run.folder / PARAMS_NAME
-    params_file.write_text(json.dumps(params, indent=2), encoding="utf-8")  # JSON is YAML
+    write_text_atomic(params_file, json.dumps(params, indent=2))  # JSON is YAML
     cmd = papermill_command(notebook, run.folder / NOTEBOOK_NAME, params_file, kernel, timeout)
     env = {**os.environ, "PCC_PROGRESS": "0", "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
@@ -358,9 +359,7 @@ def write_json(result: SweepResult, path: str | os.PathLike) -> Path:
             for r in result.runs
         ],
     }
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, default=str))
     return path
 
 

@@ -235,3 +235,23 @@ def test_lidar_codec_round_trip_through_the_cli(tmp_path, capsys):
     bad = ["pc", "compress", str(src), "--codec", "lidar", "--precision", "fast", "--out", "x"]
     assert main(bad) != 0
     assert "--precision 'fast' is not a length" in capsys.readouterr().err
+
+
+def test_occupancy_codec_round_trip_through_the_cli(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    voxels = np.unique(rng.integers(0, 24, size=(600, 3)), axis=0).astype(np.float64)
+    src = tmp_path / "vox.ply"
+    write_point_cloud(src, PointCloud(voxels), dtype="int32")
+    out = tmp_path / "vox.pcc"
+    info = _run_json(
+        capsys, ["pc", "compress", str(src), "--codec", "occupancy", "--out", str(out), "--json"]
+    )
+    assert info["codec"] == "occupancy" and info["bytes"] == out.stat().st_size
+    assert info["coded_voxels"] == len(voxels)
+    dec = tmp_path / "dec.ply"
+    back = _run_json(capsys, ["pc", "decompress", str(out), "--out", str(dec), "--json"])
+    assert back["codec"] == "occupancy" and back["points"] == len(voxels)
+    assert _rows(read_point_cloud(dec).points) == _rows(voxels)
+    lossy = ["pc", "compress", str(src), "--codec", "occupancy", "--quant-step", "2"]
+    assert main(lossy + ["--out", str(tmp_path / "x.pcc")]) == 2
+    assert "lossless" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""``pcc pc compress INPUT --codec octree|neural|lidar --out FILE``: compress a point cloud's geometry.
+"""``pcc pc compress INPUT --codec octree|occupancy|neural|lidar --out FILE``: compress a point cloud's geometry.
 
 INPUT is any point cloud or mesh the readers support (PLY, PCD, KITTI ``.bin``, XYZ, OFF).
 A cloud whose coordinates are already non-negative integers (a voxelised cloud) is coded as it
@@ -7,7 +7,10 @@ a mesh is surface-sampled first (30 samples per voxel^2 of area, at most 5M samp
 original frame is stored in the container, so ``pcc pc decompress --original-frame`` can undo it.
 
 ``--codec octree`` is the lossless context-modelling octree coder (lossy with ``--quant-step``);
-``--codec neural`` calls the learned codec (``pcc.codec.pipeline``). ``--codec lidar`` is the
+``--codec occupancy`` is the learned lossless occupancy coder (:mod:`pcc.pointcloud.occupancy_codec`,
+``--model`` a checkpoint path, default the bundled one; taught in
+``notebooks/17_learned_lossless.ipynb``); ``--codec neural`` calls the learned lossy codec
+(``pcc.codec.pipeline``). ``--codec lidar`` is the
 spinning-LiDAR coder (:mod:`pcc.pointcloud.lidar_codec`): the positions are rounded to
 ``--precision`` (``1mm``, ``1cm`` or metres, e.g. ``0.001``) and shifted to non-negative
 integers, the sensor is taken at the file's origin, a ``.bin`` with 5 fields (nuScenes) gives
@@ -44,7 +47,11 @@ def register(subparsers) -> None:
         help="position quantisation step in voxels (octree: 1 = lossless; neural: >= 1, "
         "coarser grids for lower rates)",
     )
-    p.add_argument("--model", default=None, help="neural: model name or checkpoint path")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="neural: model name or checkpoint path; occupancy: checkpoint (default bundled)",
+    )
     p.add_argument("--bin-fields", type=int, default=None, help="float32 values per .bin record")
     p.add_argument(
         "--precision", default="1mm", help="lidar: position precision (1mm, 1cm, metres) (1mm)"
@@ -159,6 +166,28 @@ def _encode_octree(args, extra) -> tuple[bytes, dict, int, int]:
     return encoded.data, info, len(coords), file_points
 
 
+def _encode_occupancy(args, extra) -> tuple[bytes, dict, int, int]:
+    from pcc.pointcloud.occupancy_codec import encode_occupancy
+
+    if args.quant_step != 1:
+        raise FormatError(args.input, "--codec occupancy is lossless: --quant-step must be 1")
+    coords, transform, file_points = load_voxels(args.input, args.bits, args.bin_fields)
+    extra["transform"] = transform
+    start = time.perf_counter()
+    try:
+        encoded = encode_occupancy(coords, model=args.model, header_extra=extra)
+    except ValueError as err:
+        raise FormatError(args.input, f"occupancy codec: {err}") from None
+    info = dict(
+        coded_voxels=encoded.n_voxels,
+        depth=encoded.depth,
+        real_stream_bits=encoded.stream_bits,
+        encode_seconds=round(time.perf_counter() - start, 3),
+        transform=transform,
+    )
+    return encoded.data, info, len(coords), file_points
+
+
 def _encode_neural(args, extra) -> tuple[bytes, dict, int, int]:
     try:
         from pcc.codec.pipeline import compress_point_cloud
@@ -250,7 +279,12 @@ def _encode_lidar(args, extra) -> tuple[bytes, dict, int, int]:
 
 
 # codec id -> encoder(args, header_extra) -> (container bytes, info, points coded, file points)
-ENCODERS = {"octree": _encode_octree, "neural": _encode_neural, "lidar": _encode_lidar}
+ENCODERS = {
+    "octree": _encode_octree,
+    "occupancy": _encode_occupancy,
+    "neural": _encode_neural,
+    "lidar": _encode_lidar,
+}
 
 
 def run(args) -> int:

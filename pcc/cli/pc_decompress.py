@@ -1,6 +1,6 @@
 """``pcc pc decompress FILE --out OUT.ply``: decode a pcc point-cloud container.
 
-The decoder is chosen by the container's codec id (``octree``, ``lidar``, or else the learned
+The decoder is chosen by the container's codec id (``octree``, ``occupancy``, ``lidar``, or else the learned
 codec's id, handed to ``pcc.codec.pipeline.decompress_point_cloud``; see ``DECODERS``). OUT holds the decoded voxel coordinates as
 int32; with ``--original-frame`` it holds float coordinates in the input's original frame
 (de-quantised, then ``voxel / scale + offset`` with the transform stored by ``pcc pc compress``).
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="neural: checkpoint path or bundled name (default: the model named in the file)",
+        help="neural/occupancy: checkpoint path or bundled name (default: the model named in the file)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -70,6 +70,13 @@ def _decode_lidar(data, path, args, codec):
     return coords, coords.astype(np.float64)
 
 
+def _decode_occupancy(data, path, args, codec):
+    from pcc.pointcloud.occupancy_codec import decode_occupancy
+
+    coords = decode_occupancy(data, path, model=args.model)
+    return coords, coords.astype(np.float64)
+
+
 def _decode_neural(data, path, args, codec):
     try:
         from pcc.codec.pipeline import decompress_point_cloud
@@ -83,7 +90,11 @@ def _decode_neural(data, path, args, codec):
 
 # codec id -> decoder(data, path, args, codec) -> (voxels [M, 3] int, exact positions [M, 3] float);
 # any other id goes to the learned codec
-DECODERS = {"octree": _decode_octree, "lidar": _decode_lidar}
+DECODERS = {
+    "octree": _decode_octree,
+    "occupancy": _decode_occupancy,
+    "lidar": _decode_lidar,
+}
 
 
 def run(args) -> int:

@@ -25,7 +25,7 @@ REGRESSIONS = sorted(
     for p in (REPO / "tests" / "data" / "fuzz").iterdir()
     if p.name.split("-")[0] in fuzz.DECODERS  # the readers' files: tests/test_fuzz_readers.py
 )
-DECODER_OF = {"octree": "octree", "neural": "neural", "pcc3dgs": "pcc3dgs", "npz": "npz"}
+DECODER_OF = {name: name for name in fuzz.DECODERS}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def test_seed_files_decode(tmp_path, seeds, targets):
 
 
 def test_mutants_are_reproducible_and_keep_a_valid_crc(seeds):
-    for name in ("octree", "neural"):
+    for name in ("octree", "neural", "lidar", "occupancy"):
         for i in range(30):
             data = fuzz.mutant(name, seeds[name], 7, i)
             assert data == fuzz.mutant(name, seeds[name], 7, i)

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-DECODERS = ("octree", "neural", "pcc3dgs", "npz")
+DECODERS = ("octree", "neural", "lidar", "occupancy", "pcc3dgs", "npz")
 
 
 def _readers():
@@ -449,10 +449,19 @@ def mutate_npz(rng: random.Random, data: bytes) -> bytes:
 MUTATORS = {
     "octree": mutate_container,
     "neural": mutate_container,
+    "lidar": mutate_container,
+    "occupancy": mutate_container,
     "pcc3dgs": mutate_pcc3dgs,
     "npz": mutate_npz,
 }
-SUFFIXES = {"octree": ".pccf", "neural": ".pccf", "pcc3dgs": ".pcc3dgs", "npz": ".npz"}
+SUFFIXES = {
+    "octree": ".pccf",
+    "neural": ".pccf",
+    "lidar": ".pccf",
+    "occupancy": ".pccf",
+    "pcc3dgs": ".pcc3dgs",
+    "npz": ".npz",
+}
 
 
 def mutant(decoder: str, seed_file, seed: int, i: int):
@@ -493,6 +502,15 @@ def seed_files(workdir: Path) -> dict[str, bytes]:
         pts, quant_step=1.0, transform={"scale": 2.0, "offset": [0.5, 0, 1]}
     )
     out["neural"] = _neural_seed(workdir, rng)
+    from pcc.pointcloud.lidar import synthetic_lidar_sweep
+    from pcc.pointcloud.lidar_codec import encode_lidar
+
+    sweep = np.round(synthetic_lidar_sweep(0, n_beams=8, n_azimuth=64) / 0.01).astype(np.int64)
+    shift = sweep.min(axis=0)  # [3]
+    out["lidar"] = encode_lidar(sweep - shift, origin=-shift, n_lasers=8).data
+    from pcc.pointcloud.occupancy_codec import encode_occupancy
+
+    out["occupancy"] = encode_occupancy(rng.integers(0, 12, size=(90, 3))).data
     from pcc.c3dgs.compressed_model import IndexedGaussians, finalize
     from pcc.c3dgs.storage_npz import to_npz_arrays
     from pcc.c3dgs.storage_pcc import encode
@@ -560,11 +578,17 @@ class _Target:
 
     def __call__(self, path: Path):
         data = path.read_bytes()
-        if self.decoder in ("octree", "neural"):
+        if self.decoder in ("octree", "neural", "lidar", "occupancy"):
             from pcc.pointcloud import container
+            from pcc.pointcloud.lidar_codec import decode_lidar
+            from pcc.pointcloud.occupancy_codec import decode_occupancy
             from pcc.pointcloud.octree_codec import CODEC_ID, decode_octree
 
             codec, header, _ = container.unpack(data, path)
+            if codec == "lidar":
+                return ("lidar", decode_lidar(data, path).shape)
+            if codec == "occupancy":
+                return ("occupancy", decode_occupancy(data, path).shape)
             if codec == CODEC_ID:
                 decoded = decode_octree(data, path)
                 return ("octree", decoded.coords.shape, float(np.abs(decoded.coords_float).sum()))

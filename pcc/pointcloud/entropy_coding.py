@@ -114,7 +114,10 @@ class BitDecoder:
     """
 
     def __init__(self, data: bytes):
-        self._coder = constriction.stream.stack.AnsCoder(bytes_to_words(data))
+        try:
+            self._coder = constriction.stream.stack.AnsCoder(bytes_to_words(data))
+        except ValueError as err:  # e.g. "ANS compressed data never ends in a zero word"
+            raise BitstreamError(None, f"ANS stream is corrupt ({err})") from err
 
     def decode(self, p1: np.ndarray) -> np.ndarray:
         """Decode ``len(p1)`` symbols with P(1) = ``p1`` ``[n]``; returns uint8 ``[n]``."""

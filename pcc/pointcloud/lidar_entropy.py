@@ -275,7 +275,10 @@ class SeqDecoder:
     """
 
     def __init__(self, data: bytes, n_ctx: int):
-        self.coder = constriction.stream.stack.AnsCoder(bytes_to_words(data))
+        try:
+            self.coder = constriction.stream.stack.AnsCoder(bytes_to_words(data))
+        except ValueError as err:  # e.g. "ANS compressed data never ends in a zero word"
+            raise BitstreamError(None, f"ANS stream is corrupt ({err})") from err
         self.rows = _Rows(n_ctx)
 
     def get(self, ctx: int) -> int:

@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 	$(BIN)/pip install -q -c constraints-cpu.txt torch==2.13.0 2>&1 | grep -v "is ignored" || true
 	$(BIN)/pip install -q -c constraints-cpu.txt -e ".[dev]" 2>&1 | grep -v "is ignored" || true
 	$(BIN)/python -c "import torch, pcc, constriction, open3d" >/dev/null
+	@# compile the CPU rasteriser now (falls back to PyTorch with a warning if it cannot be built)
+	$(BIN)/python -m pcc.gaussians.render_native --build || true
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install pcc with all extras (CPU torch)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import pcc.gaussians.render as render_mod
+from pcc.gaussians import render_native
 from pcc.gaussians.model import GaussianModel, rgb_to_sh_dc
 from pcc.gaussians.projection import LOW_PASS, NEAR_PLANE, project_gaussians
 from pcc.gaussians.render import render
@@ -75,16 +76,20 @@ def assert_outputs_close(a, b, atol):
     assert torch.equal(a.visible, b.visible)
 
 
+# Both tile renderers: PyTorch and the compiled one (when it builds here).
+BACKENDS = ["torch"] + (["native"] if render_native.available() else [])
+
 # --------------------------------------------------------------------------- tile vs dense
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("cam_name", list(CAMERAS))
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_tile_renderer_matches_dense_reference(cam_name, dtype):
+def test_tile_renderer_matches_dense_reference(cam_name, dtype, backend):
     cam = CAMERAS[cam_name]
     model = random_scene(300, seed=len(cam_name), dtype=dtype)
     bg = (0.1, 0.5, 0.9)
-    fast = render(model, cam, background=bg)
+    fast = render(model, cam, background=bg, backend=backend)
     ref = render_reference(model, cam, background=bg)
     assert_outputs_close(fast, ref, atol=1e-4 if dtype == torch.float32 else 1e-9)
     # The scene is deep enough to saturate pixels (early stop) and is not opaque everywhere.
@@ -106,23 +111,25 @@ def test_bands_give_the_same_image(monkeypatch):
     """A tiny candidate budget forces many row bands; the result must not change."""
     cam = CAMERAS["tall_not_multiple_of_16"]
     model = random_scene(300, seed=11)
-    whole = render(model, cam)
+    whole = render(model, cam, backend="torch")
     monkeypatch.setattr(render_mod, "CANDIDATE_BUDGET", 500)
-    banded = render(model, cam)
+    banded = render(model, cam, backend="torch")
     assert_outputs_close(whole, banded, atol=1e-12)
 
 
-def test_gradients_match_dense_reference():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradients_match_dense_reference(backend):
     cam = CAMERAS["wide_offcentre_fx_ne_fy"]
     model = random_scene(120, seed=5).requires_grad_()
     weights = torch.rand(cam.height, cam.width, 3, dtype=torch.float64)
 
-    def grads(fn):
-        out = fn(model, cam, background=(0.2, 0.3, 0.4))
+    def grads(fn, **kwargs):
+        out = fn(model, cam, background=(0.2, 0.3, 0.4), **kwargs)
         loss = (out.image * weights).sum() + out.alpha.sum() + 0.1 * out.depth.sum()
         return torch.autograd.grad(loss, list(model.tensors().values()))
 
-    for name, gf, gr in zip(model.tensors(), grads(render), grads(render_reference)):
+    fast = grads(render, backend=backend)
+    for name, gf, gr in zip(model.tensors(), fast, grads(render_reference)):
         torch.testing.assert_close(gf, gr, rtol=1e-7, atol=1e-9, msg=lambda m, n=name: f"{n}: {m}")
 
 

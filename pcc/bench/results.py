@@ -512,9 +512,12 @@ def _c3dgs_section(runs: list[dict]) -> list[str]:
 
 BENCH_TITLES = {
     "kmeans": "k-means: ours vs scikit-learn vs faiss at equal distortion",
-    "render": "Renderer: tile rasteriser vs the dense reference",
+    "render": "Renderer: compiled vs PyTorch tile rasteriser (and the dense reference)",
     "octree": "Octree coder and Draco on the canonical bunny",
     "entropy": "Entropy models: scale lookup, windowed attention, coding speed",
+    "lidar": "LiDAR codec vs the octree coder and G-PCC v23's figures (KITTI, nuScenes)",
+    "occupancy": "Learned lossless occupancy coder vs the octree coder",
+    "ply": "PLY reading and writing: pcc.io.ply vs plyfile",
 }
 
 

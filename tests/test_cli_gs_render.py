@@ -110,6 +110,20 @@ def test_render_errors(tmp_path, capsys, scene):
             main(["gs", "render", str(ply), *bad, "--out", str(tmp_path)])
 
 
+def test_render_refuses_to_write_over_its_input_or_into_the_dataset(tmp_path, capsys, scene):
+    ply = tmp_path / "s.ply"
+    write_gaussian_ply(ply, scene)
+    before = ply.read_bytes()
+    assert main(["gs", "render", str(ply), "--out", str(ply)]) == 2
+    assert "refusing to overwrite the input" in capsys.readouterr().err
+    assert ply.read_bytes() == before
+    data = tmp_path / "data"
+    data.mkdir()
+    out = data / "renders"
+    assert main(["gs", "render", str(ply), "--data", str(data), "--out", str(out)]) == 2
+    assert "inside --data" in capsys.readouterr().err and not out.exists()
+
+
 @pytest.mark.slow
 def test_render_real_inria_scene(shared_data, tmp_path, capsys):
     ply = shared_data / "gaussian_splats/kacytran_3dgs_sh3/point_cloud_iter7000.ply"

@@ -82,3 +82,12 @@ def test_pc_compress_and_decompress_refuse_their_input(cloud, tmp_path, capsys):
     capsys.readouterr()
     before = packed.read_bytes()
     _refused(["pc", "decompress", str(packed), "--out", str(packed)], capsys, packed, before)
+
+
+def test_gs_train_refuses_to_write_into_its_dataset_folder(tmp_path, capsys):
+    data = tmp_path / "scene"
+    data.mkdir()
+    (data / "transforms_train.json").write_text("{}")
+    assert cli_main(["gs", "train", str(data), "--out", str(data)]) == 2
+    assert "refusing to overwrite the input" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == ["transforms_train.json"]

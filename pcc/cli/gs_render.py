@@ -148,6 +148,7 @@ def _safe_name(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     from pcc.c3dgs.pipeline import load_any_model
     from pcc.gaussians.render import render
+    from pcc.io.atomic import SameFileError, refuse_same_file
     from pcc.io.cameras import orbit_cameras_for_points
     from pcc.io.datasets import load_dataset
     from pcc.io.inria_model import read_cameras_json
@@ -155,6 +156,12 @@ def run(args: argparse.Namespace) -> int:
     from pcc.metrics.image import psnr, ssim
 
     input_path = Path(args.input)
+    refuse_same_file(input_path, args.out)
+    if args.data is not None and Path(args.out).resolve().is_relative_to(Path(args.data).resolve()):
+        raise SameFileError(
+            f"--out {args.out!r} is inside --data {args.data!r}: rendered images could overwrite "
+            "the ground truth; choose another output folder"
+        )
     model = load_any_model(input_path)
     sh_degree = model.sh_degree if args.sh_degree is None else args.sh_degree
     if not 0 <= sh_degree <= model.sh_degree:

@@ -63,7 +63,9 @@ def register(subparsers) -> None:
 
 def main(args) -> int:
     from pcc.gaussians.train import TrainConfig, train_from_folder
+    from pcc.io.atomic import refuse_same_file
 
+    refuse_same_file(args.data_dir, args.out, "--out folder")
     if args.threads:
         torch.set_num_threads(args.threads)
     config = TrainConfig(

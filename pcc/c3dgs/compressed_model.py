@@ -10,8 +10,9 @@ After vector quantisation (c3dgs a.5/a.6) a scene is:
 :func:`IndexedGaussians.to_gaussian_model` expands them to a dense
 :class:`~pcc.gaussians.model.GaussianModel` (``table[index]``; autograd's index backward is the
 scatter-add into the shared rows, as c3dgs's indexed rasteriser). :class:`QuantizedGaussians` is
-what gets stored: fp16 means, int8 codes with per-tensor scale/zero point (the c3dgs npz layout,
-research brief b.1), int64 indices. Both storage formats write and read exactly this object, so a
+what gets stored: fp16 means (or, with a :class:`PositionGrid`, float32 means on a uniform grid
+of ``2^bits`` steps over the bounding cube), int8 codes with per-tensor scale/zero point (the c3dgs
+npz layout, research brief b.1; each field may use fewer than 8 bits of levels), int64 indices. Both storage formats write and read exactly this object, so a
 loaded file renders exactly as the in-memory compressed model. Taught in
 ``notebooks/05_storage_and_evaluation.ipynb``.
 """
@@ -20,15 +21,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
 import torch
 
 from pcc.c3dgs.features import join_scale
 from pcc.c3dgs.quantize import QParams, dequantize, quantize_tensor
+from pcc.coding.morton import MAX_BITS, morton_encode
 from pcc.gaussians.model import GaussianModel, sh_degree_from_coeffs
 
 OPACITY_EPS = 1e-6
 #: The six int8-quantised tensors, in the order the storage formats write them.
 QUANTIZED_FIELDS = ("color_dc", "color_rest", "opacity", "scale_dir", "log_magnitude", "rotation")
+
+
+@dataclass(frozen=True)
+class PositionGrid:
+    """A uniform grid for positions: ``origin + coords * step`` in float32, coords in
+    ``[0, 2^bits)`` per axis. ``origin`` and ``step`` are float32 values (stored as f32), so every
+    reader computes bit-identical means."""
+
+    origin: tuple[float, float, float]
+    step: float
+    bits: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.bits <= MAX_BITS:
+            raise ValueError(f"position grid bits={self.bits}: must be in [1, {MAX_BITS}]")
+
+    @staticmethod
+    def fit(means: torch.Tensor, bits: int) -> PositionGrid:
+        """The grid of ``2^bits`` steps along the longest side of the bounding box of ``means``."""
+        m = means.detach().to(torch.float64)  # [N, 3]
+        lo = m.min(0).values if m.numel() else torch.zeros(3, dtype=torch.float64)
+        hi = m.max(0).values if m.numel() else torch.zeros(3, dtype=torch.float64)
+        span = float((hi - lo).max())
+        step = span / ((1 << bits) - 1) if span > 0 else 1.0
+        f32 = lambda v: float(torch.tensor(v, dtype=torch.float32))  # noqa: E731
+        return PositionGrid(tuple(f32(v) for v in lo.tolist()), f32(step), bits)
+
+    def positions(self, coords: torch.Tensor) -> torch.Tensor:
+        """Float32 means of integer grid coordinates ``[N, 3]``.  # [N, 3] float32"""
+        origin = torch.tensor(self.origin, dtype=torch.float32)
+        return origin + coords.to(torch.float32) * torch.tensor(self.step, dtype=torch.float32)
+
+    def coords(self, means: torch.Tensor) -> torch.Tensor:
+        """Nearest grid coordinates of ``means [N, 3]``, clamped to the grid.  # [N, 3] int64"""
+        origin = torch.tensor(self.origin, dtype=torch.float64)
+        c = torch.round((means.to(torch.float64) - origin) / self.step).to(torch.int64)
+        return c.clamp(0, (1 << self.bits) - 1)
 
 
 def opacity_to_logit(opacity: torch.Tensor) -> torch.Tensor:
@@ -126,6 +166,7 @@ class QuantizedGaussians:
         rotation: ``[M_g, 4]`` int8 codes of the normalised quaternions
         color_indices, shape_indices: ``[N]`` int64
         qparams: one :class:`QParams` per name in :data:`QUANTIZED_FIELDS`
+        position_grid: None (fp16 means) or the :class:`PositionGrid` the float32 means lie on
     """
 
     means: torch.Tensor
@@ -138,6 +179,7 @@ class QuantizedGaussians:
     color_indices: torch.Tensor
     shape_indices: torch.Tensor
     qparams: dict[str, QParams]
+    position_grid: PositionGrid | None = None
 
     def __len__(self) -> int:
         return self.means.shape[0]
@@ -168,11 +210,16 @@ class QuantizedGaussians:
 
     def equal(self, other: QuantizedGaussians) -> bool:
         """Bit-exact equality of every array and quantisation parameter."""
-        names = [f.name for f in fields(self) if f.name != "qparams"]
-        return self.qparams == other.qparams and all(
-            getattr(self, k).dtype == getattr(other, k).dtype
-            and torch.equal(getattr(self, k), getattr(other, k))
-            for k in names
+        names = [f.name for f in fields(self) if f.name not in ("qparams", "position_grid")]
+        same_grid = self.position_grid == other.position_grid
+        return (
+            same_grid
+            and self.qparams == other.qparams
+            and all(
+                getattr(self, k).dtype == getattr(other, k).dtype
+                and torch.equal(getattr(self, k), getattr(other, k))
+                for k in names
+            )
         )
 
 
@@ -246,7 +293,12 @@ def _compact(indices: torch.Tensor, n_rows: int) -> tuple[torch.Tensor, torch.Te
     return order, remap[indices]
 
 
-def finalize(model: IndexedGaussians, sort_morton: bool = True) -> QuantizedGaussians:
+def finalize(
+    model: IndexedGaussians,
+    sort_morton: bool = True,
+    bits: dict[str, int] | None = None,
+    position_bits: int | None = None,
+) -> QuantizedGaussians:
     """Sort, compact and quantise: the in-memory compressed model that storage writes.
 
     Steps: fp16 means; Morton order of the Gaussians (c3dgs a.8 sorts on a 21-bit grid over the
@@ -255,13 +307,26 @@ def finalize(model: IndexedGaussians, sort_morton: bool = True) -> QuantizedGaus
     first use and unused rows dropped (so kept, used-once rows follow the Gaussians' order, which
     the entropy coder exploits); per-tensor int8 codes from the exact min/max (c3dgs layout b.1,
     without its clamping defect).
+
+    ``bits`` (per name of :data:`QUANTIZED_FIELDS`, default 8) sets the number of levels of each
+    field's codes. With ``position_bits`` the means are snapped to a :class:`PositionGrid` of that
+    many bits (float32 means, Morton order of the grid coordinates) instead of fp16.
     """
     m = model.detach()
-    means16 = m.means.to(torch.float16)
+    bits = bits or {}
+    grid = None
+    if position_bits is None:
+        means = m.means.to(torch.float16)
+        keys = fp16_morton_codes(means)
+    else:
+        grid = PositionGrid.fit(m.means, position_bits)
+        coords = grid.coords(m.means)  # [N, 3]
+        means = grid.positions(coords)
+        keys = torch.from_numpy(morton_encode(coords.numpy()).astype(np.int64))
     if sort_morton and len(m) > 1:
-        order = torch.argsort(fp16_morton_codes(means16), stable=True)
+        order = torch.argsort(keys, stable=True)
         m = m.mask(order)
-        means16 = means16[order]
+        means = means[order]
     c_rows, c_idx = _compact(m.color_indices, m.color_table.shape[0])
     g_rows, g_idx = _compact(m.shape_indices, m.scale_table.shape[0])
     color = m.color_table[c_rows]  # [M_c, K, 3]
@@ -279,9 +344,10 @@ def finalize(model: IndexedGaussians, sort_morton: bool = True) -> QuantizedGaus
     }
     codes, qparams = {}, {}
     for name in QUANTIZED_FIELDS:
-        codes[name], qparams[name] = quantize_tensor(values[name])
+        codes[name], qparams[name] = quantize_tensor(values[name], bits.get(name, 8))
     return QuantizedGaussians(
-        means=means16,
+        means=means,
+        position_grid=grid,
         color_indices=c_idx,
         shape_indices=g_idx,
         qparams=qparams,

@@ -60,8 +60,11 @@ class FinetuneConfig:
 class QuantAwareModel(torch.nn.Module):
     """Trainable parameters of an :class:`IndexedGaussians` plus one fake quantiser per tensor."""
 
-    def __init__(self, model: IndexedGaussians, config: FinetuneConfig):
+    def __init__(
+        self, model: IndexedGaussians, config: FinetuneConfig, bits: dict[str, int] | None = None
+    ):
         super().__init__()
+        bits = bits or {}
         m = model.detach()
         p = torch.nn.Parameter
         self.means = p(m.means.clone(), requires_grad=config.lr_position > 0)
@@ -76,12 +79,12 @@ class QuantAwareModel(torch.nn.Module):
         qa, c = config.quantization_aware, config.averaging_constant
         self.fq = torch.nn.ModuleDict(
             {
-                name: FakeQuantizer(c, enabled=qa)
+                name: FakeQuantizer(c, enabled=qa, bits=bits.get(name, 8))
                 for name in ("color_dc", "color_rest", "scale_dir", "log_magnitude", "rotation")
             }
         )
         # The reference always fake-quantises opacity (g.6); we do so only when quantisation-aware.
-        self.fq["opacity"] = FakeQuantizer(c, enabled=qa)
+        self.fq["opacity"] = FakeQuantizer(c, enabled=qa, bits=bits.get("opacity", 8))
         self.quantization_aware = qa
 
     @contextlib.contextmanager
@@ -186,6 +189,7 @@ def finetune(
     render_every: int = 0,
     render_camera: Camera | None = None,
     render_callback: Callable[[int, torch.Tensor], None] | None = None,
+    bits: dict[str, int] | None = None,
 ) -> IndexedGaussians:
     """Fine-tune ``model`` on ``cameras`` (each with ``.image``); returns the tuned parameters.
 
@@ -197,12 +201,13 @@ def finetune(
         loss_callback: called as ``loss_callback(iteration, loss)`` after every iteration.
         render_every / render_camera / render_callback: every ``render_every`` iterations render
             ``render_camera`` and call ``render_callback(iteration, image [H, W, 3])``.
+        bits: levels of each fake quantiser (names of ``QUANTIZED_FIELDS``; default 8).
     """
     config = config or FinetuneConfig()
     cams = [c for c in cameras if c.image is not None]
     if not cams:
         raise ValueError("fine-tuning needs cameras with images")
-    qa = QuantAwareModel(model, config)
+    qa = QuantAwareModel(model, config, bits)
     groups = [
         {"params": [qa.color_dc], "lr": config.lr_color_dc},
         {"params": [qa.color_rest], "lr": config.lr_color_rest},

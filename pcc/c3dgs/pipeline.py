@@ -23,7 +23,7 @@ from pcc.c3dgs import presets, stages
 from pcc.c3dgs.compressed_model import IndexedGaussians, QuantizedGaussians
 from pcc.c3dgs.presets import C3dgsConfig, get_preset
 from pcc.c3dgs.prune import DensityPruneResult
-from pcc.c3dgs.sensitivity import Sensitivity, compute_sensitivity
+from pcc.c3dgs.sensitivity import Sensitivity
 from pcc.c3dgs.stages import (  # noqa: F401 - re-exported for callers of the old names
     FinetuneResult,
     PruneResult,
@@ -142,10 +142,11 @@ def compress(
                 progress=progress,
                 loss_callback=loss_callback,
                 render_callback=render_callback,
+                bits=presets.quantization_bits(cfg),
             )
         indexed = ft.indexed
     with timings("quantize"):
-        q = stages.quantize(indexed, sort_morton=cfg.sort_morton)
+        q = stages.quantize(indexed, cfg.sort_morton, config=cfg, cameras=train_cameras)
     density = None
     if pr.density_keep is not None:
         alive = pr.sensitivity_keep
@@ -171,45 +172,6 @@ def compress(
         pruning=pr,
         finetuning=ft,
     )
-
-
-def rate_distortion_sweep(
-    model: GaussianModel,
-    train_cameras: Sequence[Camera],
-    test_cameras: Sequence[Camera],
-    codebook_sizes: Sequence[int],
-    config: C3dgsConfig | None = None,
-    *,
-    input_bytes: int | None = None,
-    progress: bool = False,
-) -> list[dict]:
-    """Compress with every codebook size (colour and shape alike); one row per size.
-
-    The sensitivity is computed once and shared. Each row holds ``k``, the real sizes of both
-    formats (written to a temporary folder), the ratios against ``input_bytes`` when given,
-    ``psnr``/``ssim`` on ``test_cameras`` and the compression time.
-    """
-    import tempfile
-
-    cfg = config or get_preset("default")
-    bg = cfg.finetune.background
-    sens = compute_sensitivity(model, train_cameras, progress=progress)
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for k in codebook_sizes:
-            c = replace(cfg, color=replace(cfg.color, k=k), shape=replace(cfg.shape, k=k))
-            t = time.perf_counter()
-            res = compress(model, train_cameras, c, progress=progress, sensitivity=sens)
-            secs = time.perf_counter() - t
-            ev = evaluate(res.to_gaussian_model(), test_cameras, bg)
-            row = {"k": k, "n_gaussians": len(res.quantized), "seconds": round(secs, 2)}
-            for fmt in FORMATS:
-                row[f"{fmt}_bytes"] = save_compressed(res.quantized, Path(tmp) / f"m.{fmt}", fmt)
-                if input_bytes:
-                    row[f"{fmt}_ratio"] = input_bytes / row[f"{fmt}_bytes"]
-            row.update(psnr=ev["psnr"], ssim=ev["ssim"])
-            rows.append(row)
-    return rows
 
 
 # --------------------------------------------------------------------------- files
@@ -454,6 +416,8 @@ def run(
     t_total = time.perf_counter()
     input_path, out_dir = Path(input_path), Path(out_dir)
     cfg = config or get_preset(preset)
+    if fmt == "npz":  # the c3dgs layout stores fp16 positions
+        cfg = replace(cfg, position_bits=None, position_min_psnr=None)
     bg = background_for(input_path, white_background)
     cfg = replace(cfg, finetune=replace(cfg.finetune, background=bg))
     timings = Timings()
@@ -504,6 +468,7 @@ def run(
         "table_rows_shape": int(decoded.scale_dir.shape[0]),
         "kept_exact_color": int(result.colors.keep_mask.sum()),
         "kept_exact_shape": int(result.shapes.keep_mask.sum()),
+        "position_bits": None if decoded.position_grid is None else decoded.position_grid.bits,
         "finetune_applied": result.finetune_applied,
         "psnr_before": _finite_or_none(before["psnr"]),
         "psnr_after": after["psnr"],

@@ -74,7 +74,8 @@ from pcc.c3dgs.features import (
 )
 from pcc.c3dgs.finetune import FinetuneConfig
 from pcc.c3dgs.finetune import finetune as _finetune
-from pcc.c3dgs.presets import C3dgsConfig, VQConfig, get_preset
+from pcc.c3dgs.positions import choose_position_bits
+from pcc.c3dgs.presets import C3dgsConfig, VQConfig, get_preset, quantization_bits
 from pcc.c3dgs.prune import density_prune_mask, sensitivity_prune_mask
 from pcc.c3dgs.sensitivity import Sensitivity, compute_sensitivity
 from pcc.c3dgs.vq import VectorQuantizer, quantize_features
@@ -477,6 +478,7 @@ def finetune(
     progress: bool | None = None,
     loss_callback: Callable[[int, float], None] | None = None,
     render_callback: Callable[[int, torch.Tensor], None] | None = None,
+    bits: dict[str, int] | None = None,
 ) -> FinetuneResult:
     """Quantisation-aware fine-tuning (c3dgs a.7) that records its loss and renders.
 
@@ -485,7 +487,8 @@ def finetune(
     the mean training loss over ``guard_views`` evenly spaced cameras is compared before and
     after; if fine-tuning made it worse, ``indexed`` is the model from before (``applied`` False).
     ``loss_callback`` / ``render_callback`` are also called, as
-    :func:`pcc.c3dgs.finetune.finetune` does.
+    :func:`pcc.c3dgs.finetune.finetune` does. ``bits`` (per quantised field, default 8) are the
+    levels the fake quantisers and the guard's quantisation use.
     """
     cameras = list(cameras)
     losses: list[float] = []
@@ -523,13 +526,14 @@ def finetune(
         render_every=render_every,
         render_camera=view,
         render_callback=on_render if render_every else None,
+        bits=bits,
     )
     result = tuned
     before = after = None
     if guard:
         views = cameras[:: max(1, len(cameras) // guard_views)][:guard_views]
-        before = training_loss(finalize(indexed, False).to_gaussian_model(), views, bg)
-        after = training_loss(finalize(tuned, False).to_gaussian_model(), views, bg)
+        before = training_loss(finalize(indexed, False, bits).to_gaussian_model(), views, bg)
+        after = training_loss(finalize(tuned, False, bits).to_gaussian_model(), views, bg)
         if after > before:
             result = indexed
     return FinetuneResult(
@@ -545,12 +549,35 @@ def finetune(
     )
 
 
-def quantize(indexed: IndexedGaussians, sort_morton: bool = True) -> QuantizedGaussians:
-    """8-bit quantisation of every attribute, fp16 positions, Morton order (c3dgs a.8)."""
-    return finalize(indexed, sort_morton=sort_morton)
+def quantize(
+    indexed: IndexedGaussians,
+    sort_morton: bool = True,
+    config: C3dgsConfig | None = None,
+    cameras: Sequence[Camera] | None = None,
+) -> QuantizedGaussians:
+    """Quantisation of every attribute and Morton order (c3dgs a.8).
+
+    Without ``config``: 8-bit codes and fp16 positions, as the reference. With it: the bits per
+    field (:func:`pcc.c3dgs.presets.quantization_bits`) and ``config.position_bits``; when that
+    is None and ``config.position_min_psnr`` is set, the grid is chosen on ``config.guard_views``
+    of ``cameras`` by :func:`pcc.c3dgs.positions.choose_position_bits` (fp16 without cameras).
+    """
+    if config is None:
+        return finalize(indexed, sort_morton=sort_morton)
+    bits = quantization_bits(config)
+    position_bits = config.position_bits
+    if position_bits is None and config.position_min_psnr is not None and cameras:
+        position_bits = choose_position_bits(
+            indexed,
+            cameras,
+            config.position_min_psnr,
+            bits,
+            config.finetune.background,
+            views=config.guard_views,
+        )
+    return finalize(indexed, sort_morton=sort_morton, bits=bits, position_bits=position_bits)
 
 
-# --------------------------------------------------------------------------- 5. storage
 def _npz_attribute(member: str) -> str:
     """The attribute an npz member belongs to (its quantisation parameters count with it)."""
     key = member[:-4] if member.endswith(".npy") else member

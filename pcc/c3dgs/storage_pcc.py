@@ -14,16 +14,21 @@ It stores exactly the :class:`~pcc.c3dgs.compressed_model.QuantizedGaussians` th
   else as the row among those already seen; adaptive counts;
 * fp16 positions: mapped to order-preserving 16-bit keys whose bits are interleaved to 48-bit
   Morton codes; sorted codes are sent as gaps (a bucket ``bit_length(gap)`` with an adaptive
-  model plus the raw bits below the leading one); unsorted input falls back to per-axis deltas.
+  model plus the raw bits below the leading one); unsorted input falls back to per-axis deltas;
+* grid positions (version 2, flag 4: :class:`~pcc.c3dgs.compressed_model.PositionGrid`): the
+  integer grid coordinates, as Morton-code gaps (:func:`pcc.coding.morton.morton_encode`) the
+  same way, or per-axis deltas when unsorted.
 
 Layout (little endian)::
 
     "PCCGS" | u8 version | u32 N | u8 sh_degree | u32 M_c | u32 M_g | u8 flags
     6 x (f32 scale, i32 zero_point)           # QUANTIZED_FIELDS order
+    [3 x f32 origin, f32 step, u8 bits]       # only with flag 4 (position grid, version 2)
     u8 n_streams, n_streams x (u32 length, bytes)
     u32 CRC-32 of everything above
 
-Any truncation or corruption is reported as :class:`~pcc.errors.BitstreamError`. Taught in
+Version 1 files (fp16 positions; what the encoder still writes for fp16 models, byte for byte)
+and version 2 files (grid positions) are both decoded. Any truncation or corruption is reported as :class:`~pcc.errors.BitstreamError`. Taught in
 ``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
@@ -40,6 +45,7 @@ import torch
 
 from pcc.c3dgs.compressed_model import (
     QUANTIZED_FIELDS,
+    PositionGrid,
     QuantizedGaussians,
     fp16_morton_codes,
     half_to_ordered,
@@ -47,16 +53,20 @@ from pcc.c3dgs.compressed_model import (
     ordered_to_half,
 )
 from pcc.c3dgs.quantize import QParams
+from pcc.coding.morton import MAX_BITS, morton_decode, morton_encode
 from pcc.errors import BitstreamError
 from pcc.io.atomic import write_bytes_atomic
 
 MAGIC = b"PCCGS"
-VERSION = 1
+VERSION = 2  # the newest version written; VERSIONS are read
+VERSIONS = (1, 2)
 SUFFIX = ".pcc3dgs"
 _HEADER = struct.Struct("<5sBIBIIB")
 _QP = struct.Struct("<fi")
+_GRID = struct.Struct("<3ffB")
 FLAG_COLOR_FIRST_USE = 1
 FLAG_SHAPE_FIRST_USE = 2
+FLAG_POSITION_GRID = 4  # version 2
 MODE_ADAPTIVE, MODE_STATIC, MODE_REPEAT = 0, 1, 2
 PRIOR = 0.5
 
@@ -429,6 +439,44 @@ def decode_positions(data: bytes, n: int) -> np.ndarray:
     return ordered_to_half(torch.from_numpy(keys)).numpy()
 
 
+def encode_grid_positions(coords: np.ndarray) -> bytes:
+    """Integer grid coordinates ``[N, 3]`` (a :class:`PositionGrid`'s), exactly: sorted Morton
+    codes as gaps (as :func:`encode_positions`), else per-axis signed deltas."""
+    coords = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
+    codes = morton_encode(coords).astype(np.int64)
+    if codes.size == 0 or np.all(np.diff(codes) >= 0):
+        gaps = np.diff(codes, prepend=np.int64(0))
+        return bytes([POS_MORTON_GAPS]) + _bucket_code(gaps, signed=False)
+    deltas = np.diff(coords, axis=0, prepend=np.zeros((1, 3), dtype=np.int64))
+    return bytes([POS_AXIS_DELTAS]) + b"".join(_bucket_code(deltas[:, a], True) for a in range(3))
+
+
+def decode_grid_positions(data: bytes, n: int, bits: int) -> np.ndarray:
+    """Inverse of :func:`encode_grid_positions`; coordinates checked against ``[0, 2^bits)``.
+    # [n, 3] int64"""
+    if not data:
+        raise BitstreamError(None, "empty position stream")
+    mode, pos = data[0], 1
+    if mode == POS_MORTON_GAPS:
+        gaps, pos = _bucket_decode(data, pos, n, signed=False)
+        codes = np.cumsum(gaps)
+        if codes.size and (codes.min() < 0 or codes.max() >= 2 ** (3 * bits)):
+            raise BitstreamError(None, "decoded Morton codes outside the position grid")
+        coords = morton_decode(codes.astype(np.uint64))
+    elif mode == POS_AXIS_DELTAS:
+        coords = np.zeros((n, 3), dtype=np.int64)
+        for axis in range(3):
+            deltas, pos = _bucket_decode(data, pos, n, signed=True)
+            coords[:, axis] = np.cumsum(deltas)
+    else:
+        raise BitstreamError(None, f"unknown position mode {mode}")
+    if pos != len(data):
+        raise BitstreamError(None, "trailing bytes in the position stream")
+    if coords.size and (coords.min() < 0 or coords.max() >= 1 << bits):
+        raise BitstreamError(None, "decoded positions outside the position grid")
+    return coords
+
+
 # --------------------------------------------------------------------------- table groups
 def _table_groups(name: str, codes: torch.Tensor) -> list[np.ndarray]:
     """Split an int8 table into column groups that share one model (as symbols 0..255)."""
@@ -507,10 +555,21 @@ def encode_streams(q: QuantizedGaussians) -> tuple[bytes, list[tuple[str, bytes]
         flags |= FLAG_COLOR_FIRST_USE
     if is_first_use_order(g_idx):
         flags |= FLAG_SHAPE_FIRST_USE
-    header = bytearray(_HEADER.pack(MAGIC, VERSION, n, deg, m_c, m_g, flags))
+    grid = q.position_grid
+    if grid is not None:
+        flags |= FLAG_POSITION_GRID
+    version = 1 if grid is None else 2  # fp16 models stay version 1, byte for byte
+    header = bytearray(_HEADER.pack(MAGIC, version, n, deg, m_c, m_g, flags))
     for name in QUANTIZED_FIELDS:
         header += _QP.pack(q.qparams[name].scale, q.qparams[name].zero_point)
-    streams = [("positions", encode_positions(q.means.numpy()))]
+    if grid is None:
+        streams = [("positions", encode_positions(q.means.numpy()))]
+    else:
+        header += _GRID.pack(*grid.origin, grid.step, grid.bits)
+        coords = grid.coords(q.means)
+        if not torch.equal(grid.positions(coords), q.means.to(torch.float32)):
+            raise ValueError("means do not lie on their position grid")
+        streams = [("positions", encode_grid_positions(coords.numpy()))]
     for name in QUANTIZED_FIELDS:
         groups = _table_groups(name, getattr(q, name))
         for label, group in zip(_group_names(name, len(groups)), groups, strict=True):
@@ -569,7 +628,7 @@ def check_counts(n: int, deg: int, m_c: int, m_g: int, flags: int, size: int) ->
     """
     if deg > 3:
         raise BitstreamError(None, f"SH degree {deg} > 3")
-    if flags & ~(FLAG_COLOR_FIRST_USE | FLAG_SHAPE_FIRST_USE):
+    if flags & ~(FLAG_COLOR_FIRST_USE | FLAG_SHAPE_FIRST_USE | FLAG_POSITION_GRID):
         raise BitstreamError(None, f"unknown flags {flags:#x}")
     limit = min(MAX_GAUSSIANS, MAX_PER_BYTE * size)
     if n > limit:
@@ -586,8 +645,10 @@ def check_counts(n: int, deg: int, m_c: int, m_g: int, flags: int, size: int) ->
 def _decode(data: bytes) -> QuantizedGaussians:
     if len(data) < _HEADER.size + 4 or data[:5] != MAGIC:
         raise BitstreamError(None, "not a .pcc3dgs file (bad magic or too short)")
-    if data[5] != VERSION:
-        raise BitstreamError(None, f"unsupported .pcc3dgs version {data[5]} (expected {VERSION})")
+    if data[5] not in VERSIONS:
+        raise BitstreamError(
+            None, f"unsupported .pcc3dgs version {data[5]} (expected one of {VERSIONS})"
+        )
     (crc,) = struct.unpack_from("<I", data, len(data) - 4)
     if zlib.crc32(data[:-4]) != crc:
         raise BitstreamError(None, "checksum mismatch: the file is truncated or corrupt")
@@ -601,6 +662,16 @@ def _decode(data: bytes) -> QuantizedGaussians:
         if not (math.isfinite(scale) and scale > 0 and scale * (abs(zp) + 256) < 1e38):
             raise BitstreamError(None, f"quantisation of {name}: scale {scale}, zero point {zp}")
         qparams[name] = QParams(scale, zp)
+    grid = None
+    if flags & FLAG_POSITION_GRID:
+        if data[5] < 2:
+            raise BitstreamError(None, "position-grid flag in a version 1 file")
+        ox, oy, oz, step, bits = _GRID.unpack_from(data, pos)
+        pos += _GRID.size
+        finite = all(math.isfinite(v) and abs(v) < 1e30 for v in (ox, oy, oz, step))
+        if not (finite and step > 0 and 1 <= bits <= MAX_BITS):
+            raise BitstreamError(None, f"position grid: step {step}, {bits} bits")
+        grid = PositionGrid((ox, oy, oz), step, bits)
     (n_streams,) = struct.unpack_from("<B", data, pos)
     pos += 1
     streams = []
@@ -621,7 +692,10 @@ def _decode(data: bytes) -> QuantizedGaussians:
     expected = 1 + sum(len(v) for v in sizes.values()) + 2
     if len(streams) != expected:
         raise BitstreamError(None, f"{len(streams)} streams, expected {expected}")
-    means = torch.from_numpy(decode_positions(streams[0], n))
+    if grid is None:
+        means = torch.from_numpy(decode_positions(streams[0], n))
+    else:
+        means = grid.positions(torch.from_numpy(decode_grid_positions(streams[0], n, grid.bits)))
     k, fields = 1, {}
     for name in QUANTIZED_FIELDS:
         groups = []
@@ -647,6 +721,7 @@ def _decode(data: bytes) -> QuantizedGaussians:
         color_indices=indices[0],
         shape_indices=indices[1],
         qparams=qparams,
+        position_grid=grid,
         **fields,
     )
 

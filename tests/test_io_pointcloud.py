@@ -9,10 +9,10 @@ import pytest
 
 from pcc.errors import FormatError
 from pcc.io.mesh import fan_triangulate, read_mesh, read_off
+from pcc.io.ply import read_ply_elements
 from pcc.io.pointcloud import (
     PointCloud,
     lzf_decompress,
-    read_ply_elements,
     read_point_cloud,
     write_point_cloud,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pcc.coding.morton import morton_encode
 from pcc.pointcloud.blocks import (
     Block,
     departition,
@@ -13,7 +14,6 @@ from pcc.pointcloud.blocks import (
     select_largest,
     to_occupancy,
 )
-from pcc.pointcloud.morton import morton_encode
 from pcc.pointcloud.voxelize import unique_coords
 
 

@@ -45,6 +45,7 @@ from pcc.codec.entropy.gaussian_conditional import (
     scale_index_reference,
 )
 from pcc.memory import MemoryProfiler
+from pcc.metrics.rate import bits_per_point
 
 LOG2 = math.log(2.0)
 
@@ -484,7 +485,7 @@ def throughput_rows(
                     "codec": name if isinstance(name, str) else type(name).__name__,
                     "points": n,
                     "blocks": len(encoded.blocks),
-                    "bpp": 8 * len(encoded.data) / n,
+                    "bpp": bits_per_point(encoded.data, n),
                     "encode_s": t_enc,
                     "decode_s": t_dec,
                     "encode_pts_per_s": n / t_enc,

@@ -45,6 +45,7 @@ from pcc.codec.pipeline import decompress_point_cloud, encode_point_cloud, encod
 from pcc.codec.registry import ModelInfo, list_models, load_model
 from pcc.io.atomic import write_bytes_atomic
 from pcc.metrics.pointcloud import estimate_normals, evaluate_geometry
+from pcc.metrics.rate import bits_per_point
 from pcc.pointcloud.octree_codec import decode_octree, encode_octree
 from pcc.pointcloud.shapes import shape_at
 
@@ -156,7 +157,7 @@ def _octree_row(cloud: Cloud, folder: Path) -> dict:
         "lmbda": None,
         "file": str(path),
         "bytes": size,
-        "bpp": 8.0 * size / n,
+        "bpp": bits_per_point(size, n),
         "estimated_bpp": encoded.estimated_bits / n,
         "d1_psnr": None,  # lossless: infinite
         "d2_psnr": None,
@@ -195,7 +196,7 @@ def _model_row(cloud: Cloud, codec, info: ModelInfo, folder: Path, octree_bytes:
         "lmbda": info.lmbda,
         "file": str(path),
         "bytes": size,
-        "bpp": 8.0 * size / n,
+        "bpp": bits_per_point(size, n),
         "estimated_bpp": encoded.estimated_bits / n,
         "d1_psnr": metrics["d1_psnr"],
         "d2_psnr": metrics["d2_psnr"],

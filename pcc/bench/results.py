@@ -46,6 +46,7 @@ from pathlib import Path
 from pcc.bench import available
 from pcc.bench.runner import fresh_folder, load_run, machine_info, run_benchmarks
 from pcc.io.atomic import write_text_atomic
+from pcc.metrics.rate import pareto_front
 
 __all__ = [
     "collect_benchmarks",
@@ -124,12 +125,7 @@ def collect_benchmarks(
 
 def pareto(rows: list[dict], metric: str = "d1_psnr") -> list[dict]:
     """Rows no other row dominates (lower rate and higher ``metric``), by increasing rate."""
-    front, best = [], -math.inf
-    for r in sorted(rows, key=lambda r: (r["bpp"], -r[metric])):
-        if r[metric] > best:
-            front.append(r)
-            best = r[metric]
-    return front
+    return pareto_front(rows, metric, finite_only=False)
 
 
 def _lmbda(name: str) -> float:

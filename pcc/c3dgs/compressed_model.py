@@ -26,7 +26,7 @@ import torch
 
 from pcc.c3dgs.features import join_scale
 from pcc.c3dgs.quantize import QParams, dequantize, quantize_tensor
-from pcc.coding.morton import MAX_BITS, morton_encode
+from pcc.coding.morton import MAX_BITS, morton_decode, morton_encode
 from pcc.gaussians.model import GaussianModel, sh_degree_from_coeffs
 
 OPACITY_EPS = 1e-6
@@ -228,17 +228,16 @@ def morton_codes(points: torch.Tensor, bits: int = 21) -> torch.Tensor:
     """63-bit Morton codes of ``points [N, 3]`` on a ``2^bits`` grid over their bounding box.
 
     As c3dgs's ``_sort_morton``: per axis ``(p - min) / (max - min) * (2^bits - 1)`` cast to an
-    integer, then bit ``b`` of x, y, z goes to bit ``3b``, ``3b + 1``, ``3b + 2``.  # [N] int64
+    integer, then bit ``b`` of x, y, z goes to bit ``3b``, ``3b + 1``, ``3b + 2``: the shared
+    interleaving (:func:`pcc.coding.morton.morton_encode`, x most significant) of the columns
+    in the order z, y, x.  # [N] int64
     """
-    p = points.double()
+    p = points.detach().cpu().double()
     lo, hi = p.min(0).values, p.max(0).values
     span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
     grid = ((p - lo) / span * (2**bits - 1)).to(torch.int64)  # [N, 3]
-    code = torch.zeros(points.shape[0], dtype=torch.int64)
-    for b in range(bits):
-        for axis in range(3):
-            code |= ((grid[:, axis] >> b) & 1) << (3 * b + axis)
-    return code
+    codes = morton_encode(grid.numpy()[:, ::-1])  # [N] uint64 < 2^63
+    return torch.from_numpy(codes.astype(np.int64))
 
 
 def half_to_ordered(h: torch.Tensor) -> torch.Tensor:
@@ -261,21 +260,14 @@ def fp16_morton_codes(means16: torch.Tensor) -> torch.Tensor:
     """48-bit Morton codes of fp16 positions ``[N, 3]``: the bits of the order-preserving keys of
     x, y, z interleaved (x -> bit 0). Sorting by them is a Morton order on the fp16 grid, and the
     sorted codes are what :mod:`pcc.c3dgs.storage_pcc` codes as gaps.  # [N] int64"""
-    keys = half_to_ordered(means16)  # [N, 3]
-    code = torch.zeros(means16.shape[0], dtype=torch.int64)
-    for b in range(16):
-        for axis in range(3):
-            code |= ((keys[:, axis] >> b) & 1) << (3 * b + axis)
-    return code
+    keys = half_to_ordered(means16).cpu().numpy()  # [N, 3] in [0, 2^16)
+    return torch.from_numpy(morton_encode(keys[:, ::-1]).astype(np.int64))
 
 
 def morton_decode_keys(codes: torch.Tensor) -> torch.Tensor:
     """Inverse of the interleaving in :func:`fp16_morton_codes`: codes ``[N]`` -> keys ``[N, 3]``."""
-    keys = torch.zeros(codes.shape[0], 3, dtype=torch.int64)
-    for b in range(16):
-        for axis in range(3):
-            keys[:, axis] |= ((codes >> (3 * b + axis)) & 1) << b
-    return keys
+    keys = morton_decode(codes.cpu().numpy().astype(np.uint64))[:, ::-1]  # [N, 3] int64
+    return torch.from_numpy(np.ascontiguousarray(keys))
 
 
 def _compact(indices: torch.Tensor, n_rows: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -53,6 +53,7 @@ from pcc.c3dgs.compressed_model import (
     ordered_to_half,
 )
 from pcc.c3dgs.quantize import QParams
+from pcc.coding import bytes_to_words, read_varints, write_varints
 from pcc.coding.morton import MAX_BITS, morton_decode, morton_encode
 from pcc.errors import BitstreamError
 from pcc.io.atomic import write_bytes_atomic
@@ -92,42 +93,15 @@ def _blocks(n: int) -> list[tuple[int, int]]:
 
 # --------------------------------------------------------------------------- varints
 def _write_varints(values: np.ndarray) -> bytes:
-    out = bytearray()
-    for v in values.tolist():
-        while True:
-            byte = v & 0x7F
-            v >>= 7
-            if v:
-                out.append(byte | 0x80)
-            else:
-                out.append(byte)
-                break
-    return bytes(out)
+    return write_varints(values)
 
 
 def _read_varints(data: bytes, count: int, pos: int) -> tuple[np.ndarray, int]:
-    vals = np.zeros(count, dtype=np.int64)
-    for i in range(count):
-        v = shift = 0
-        while True:
-            if pos >= len(data):
-                raise BitstreamError(None, "truncated histogram in a static-model stream")
-            b = data[pos]
-            pos += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                break
-            if shift > 63:
-                raise BitstreamError(None, "corrupt varint in a static-model stream")
-        vals[i] = v
-    return vals, pos
+    return read_varints(data, count, pos, what="histogram in a static-model stream")
 
 
 def _words(data: bytes) -> np.ndarray:
-    if len(data) % 4:
-        raise BitstreamError(None, "range-coder payload is not a whole number of 32-bit words")
-    return np.frombuffer(data, dtype=np.uint32).copy()
+    return bytes_to_words(data, "<", what="range-coder payload")
 
 
 # --------------------------------------------------------------------------- categorical streams

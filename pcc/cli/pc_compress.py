@@ -89,7 +89,7 @@ def parse_length(text: str, what: str, path) -> float:
 def _mesh_faces(path: Path):
     """Faces of a mesh file (``.off``, or ``.ply`` with a non-empty face element), else None."""
     from pcc.io.mesh import read_mesh
-    from pcc.io.pointcloud import read_ply_elements
+    from pcc.io.ply import read_ply_elements
 
     suffix = path.suffix.lower()
     if suffix == ".ply":

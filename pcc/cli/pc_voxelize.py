@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import FormatError
-from pcc.io.pointcloud import PointCloud, read_ply_elements, read_point_cloud, write_point_cloud
+from pcc.io.ply import read_ply_elements
+from pcc.io.pointcloud import PointCloud, read_point_cloud, write_point_cloud
 
 
 def register(subparsers) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Hashable
 import constriction
 import numpy as np
 
+from pcc.coding.words import bytes_to_words, words_to_bytes
 from pcc.errors import BitstreamError
 
 PRECISION = 20  # bits of the integer pmfs: probabilities are multiples of 2**-20
@@ -193,18 +194,14 @@ class RangeWriter:
 
     def payload(self) -> bytes:
         """The range coder's words, big-endian, trailing zero bytes dropped."""
-        words = np.asarray(self._encoder.get_compressed(), dtype=np.uint32)
-        return words.astype(">u4").tobytes().rstrip(b"\x00")
+        return words_to_bytes(self._encoder.get_compressed(), ">", strip=True)
 
 
 class RangeReader:
     """Read back what a ``RangeWriter`` wrote, call by call (see ``RangeWriter.encode``)."""
 
     def __init__(self, payload: bytes):
-        pad = (-len(payload)) % 4
-        words = np.frombuffer(payload + b"\x00" * pad, dtype=">u4").astype(np.uint32)
-        if words.size == 0:
-            words = np.zeros(1, dtype=np.uint32)
+        words = bytes_to_words(payload, ">", pad=True)
         self._decoder = _queue.RangeDecoder(words)
         self._models: dict[Hashable, object] = {}
 

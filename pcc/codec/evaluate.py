@@ -47,6 +47,7 @@ from pcc.codec.pipeline import (
 from pcc.io.atomic import write_text_atomic
 from pcc.metrics.bd import MIN_POINTS, bd_psnr, bd_rate
 from pcc.metrics.pointcloud import evaluate_geometry, nn_sq_distances
+from pcc.metrics.rate import pareto_front
 from pcc.pointcloud.octree_codec import decode_octree, encode_octree
 
 __all__ = [
@@ -231,20 +232,6 @@ def evaluate_draco_point(
     if keep_decoded:
         row["decoded"] = decoded
     return row
-
-
-def pareto_front(rows: Sequence[dict], metric: str = "d1_psnr") -> list[dict]:
-    """The rows no other row beats (lower rate *and* higher ``metric``), by increasing rate:
-    the operating points an encoder that may pick any model and step would use. Rows with an
-    infinite ``metric`` (lossless) are left out."""
-    front: list[dict] = []
-    best = -float("inf")
-    finite = [r for r in rows if np.isfinite(float(r[metric]))]
-    for r in sorted(finite, key=lambda r: (float(r["bpp"]), -float(r[metric]))):
-        if float(r[metric]) > best:
-            front.append(r)
-            best = float(r[metric])
-    return front
 
 
 def bd_table(

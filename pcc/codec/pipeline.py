@@ -43,10 +43,11 @@ from pcc.codec.checkpoint import architecture_signature
 from pcc.codec.model import BlockCodec
 from pcc.codec.registry import load_model, resolve_model
 from pcc.codec.threshold import rd_optimal_threshold, threshold_occupancy, topk_occupancy
+from pcc.coding.morton import morton_decode
 from pcc.errors import BitstreamError, FormatError
+from pcc.metrics.rate import bits_per_point
 from pcc.pointcloud import container
 from pcc.pointcloud.blocks import Block, partition_blocks, to_occupancy
-from pcc.pointcloud.morton import morton_decode
 from pcc.pointcloud.octree import build_octree, level_codes
 from pcc.pointcloud.octree_codec import dequantize, quantize
 
@@ -464,11 +465,6 @@ def encoder_reconstruction(
     local = reconstruct_blocks(model, encoded.y_hat, encoded.side, header["mode"], decode_batch)
     origins = np.stack([b.origin for b in encoded.blocks])
     return _to_input_grid(_assemble(origins, local), header)
-
-
-def bits_per_point(data: bytes, n_points: int) -> float:
-    """Real rate: 8 * len(data) / number of input points."""
-    return 8.0 * len(data) / max(int(n_points), 1)
 
 
 __all__ = [

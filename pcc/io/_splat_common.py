@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import SH_C0, GaussianModel
+from pcc.io.gaussian_model import SH_C0, GaussianModel
 
 __all__ = ["SH_C0", "SplatArrays", "sigmoid", "logit", "read_file_bytes", "check_finite"]
 

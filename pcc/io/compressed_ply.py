@@ -2,7 +2,7 @@
 
 The format (PlayCanvas engine and ``splat-transform``, MIT) is an ordinary binary little-endian
 PLY with two or three elements, so it is parsed with pcc's PLY machinery
-(:func:`pcc.io.pointcloud.read_ply_elements`)::
+(:func:`pcc.io.ply.read_ply`)::
 
     element chunk ceil(N / 256)     18 float: min_x min_y min_z max_x max_y max_z,
                                     min_scale_x..z max_scale_x..z, min_r min_g min_b max_r..b
@@ -43,9 +43,9 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import GaussianModel
 from pcc.io._splat_common import SH_C0, SplatArrays, check_finite, logit, model_for_writing, sigmoid
 from pcc.io.atomic import write_bytes_atomic
+from pcc.io.gaussian_model import GaussianModel
 
 __all__ = [
     "CHUNK_SIZE",
@@ -119,7 +119,7 @@ def read_compressed_ply(path: str | os.PathLike) -> GaussianModel:
             is made), missing or mistyped properties, a chunk count other than ``ceil(N/256)``,
             an ``sh`` element of the wrong size, zero Gaussians, or non-finite chunk bounds.
     """
-    from pcc.io.pointcloud import read_ply_elements
+    from pcc.io.ply import read_ply_elements
 
     path = Path(path)
     try:

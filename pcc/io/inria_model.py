@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import GaussianModel
 from pcc.io.atomic import write_text_atomic
 from pcc.io.cameras import Camera
+from pcc.io.gaussian_model import GaussianModel
 from pcc.io.gaussian_ply import read_gaussian_ply, write_gaussian_ply
 
 __all__ = [

@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import GaussianModel
 from pcc.io._splat_common import (
     SH_C0,
     SplatArrays,
@@ -41,6 +40,7 @@ from pcc.io._splat_common import (
     sigmoid,
 )
 from pcc.io.atomic import write_bytes_atomic
+from pcc.io.gaussian_model import GaussianModel
 
 __all__ = ["SPLAT_DTYPE", "read_splat", "write_splat", "decode_splat", "encode_splat"]
 

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import GaussianModel
+from pcc.io.gaussian_model import GaussianModel
 
 __all__ = [
     "FORMATS",

@@ -62,7 +62,6 @@ from pathlib import Path
 import numpy as np
 
 from pcc.errors import FormatError
-from pcc.gaussians.model import GaussianModel
 from pcc.io._splat_common import (
     SplatArrays,
     check_finite,
@@ -72,6 +71,7 @@ from pcc.io._splat_common import (
     sigmoid,
 )
 from pcc.io.atomic import write_bytes_atomic
+from pcc.io.gaussian_model import GaussianModel
 
 __all__ = ["SpzHeader", "read_spz", "read_spz_header", "write_spz", "encode_spz", "decode_spz"]
 

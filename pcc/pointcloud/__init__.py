@@ -8,8 +8,8 @@ example clouds, read in place). Taught in ``notebooks/10_point_clouds_and_octree
 ``notebooks/11_learned_codec.ipynb``.
 """
 
+from pcc.coding.morton import morton_decode, morton_encode
 from pcc.pointcloud.blocks import Block, departition, partition_blocks, select_largest, to_occupancy
-from pcc.pointcloud.morton import morton_decode, morton_encode
 from pcc.pointcloud.sampling import sample_mesh_surface
 from pcc.pointcloud.voxelize import VoxelTransform, devoxelize, quantize_coords, voxelize
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pcc.pointcloud.morton import morton_encode
+from pcc.coding.morton import morton_encode
 from pcc.pointcloud.voxelize import unique_coords
 
 __all__ = [

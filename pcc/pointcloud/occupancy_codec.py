@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pcc.errors import BitstreamError
+from pcc.metrics.rate import bits_per_point
 from pcc.pointcloud import container
 from pcc.pointcloud.entropy_coding import BitDecoder, encode_bits_segmented, estimate_bits
 from pcc.pointcloud.occupancy_context import traverse
@@ -93,7 +94,7 @@ class EncodedOccupancy:
     @property
     def bits_per_point(self) -> float:
         """Real container size in bits per *input* point."""
-        return 8 * len(self.data) / max(self.n_input, 1)
+        return bits_per_point(self.data, max(self.n_input, 1))
 
 
 def _check_input(coords: np.ndarray) -> np.ndarray:

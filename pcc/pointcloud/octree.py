@@ -20,7 +20,7 @@ compression", IEEE JETCAS 2019) and by :mod:`pcc.pointcloud.octree_codec`; GEOv2
 2020) stores the top levels of the same tree raw.
 Taught (and coded) in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 
-Morton codes come from :mod:`pcc.pointcloud.morton`; its bit order (x most significant, child
+Morton codes come from :mod:`pcc.coding.morton`; its bit order (x most significant, child
 index ``4 x + 2 y + z``) is part of the octree bitstream format, and ``tests/test_pc_octree.py``
 pins it.
 """
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pcc.pointcloud import morton as _morton
+from pcc.coding import morton as _morton
 
 MAX_BITS = 21  # 3 * 21 = 63 bits fit in an int64 Morton code
 

@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pcc.errors import BitstreamError
+from pcc.metrics.rate import bits_per_point
 from pcc.pointcloud import container
 from pcc.pointcloud.entropy_coding import BitDecoder, encode_bits_segmented, estimate_bits
 from pcc.pointcloud.octree import (
@@ -87,6 +88,8 @@ from pcc.pointcloud.octree import (
     morton_decode,
     morton_encode,
 )
+from pcc.pointcloud.voxelize import dequantize_positions as dequantize
+from pcc.pointcloud.voxelize import quantize_positions as quantize
 
 CODEC_ID = "octree"
 CODER_NAME = "checker2-nbr32-chain6"  # the context model; the decoder refuses any other
@@ -333,7 +336,7 @@ class EncodedOctree:
     @property
     def bits_per_point(self) -> float:
         """Real container size in bits per *input* point."""
-        return 8 * len(self.data) / max(self.n_input, 1)
+        return bits_per_point(self.data, max(self.n_input, 1))
 
 
 def _check_input(coords: np.ndarray) -> np.ndarray:
@@ -355,26 +358,6 @@ _INT32 = np.iinfo(np.int32)
 def _fits_int32(positions: np.ndarray) -> bool:
     """True when every int64 position ``[M, 3]`` is representable as int32."""
     return bool(positions.min() >= _INT32.min and positions.max() <= _INT32.max)
-
-
-def quantize(coords: np.ndarray, origin: np.ndarray, quant_step: float) -> np.ndarray:
-    """Positions ``[N, 3]`` -> quantised voxels ``round((c - origin) / step)`` int64 ``[N, 3]``.
-
-    Duplicates are kept here; the octree merges them.
-    """
-    shifted = coords - origin
-    if quant_step == 1.0:
-        return shifted
-    return np.floor(shifted / quant_step + 0.5).astype(np.int64)
-
-
-def dequantize(q: np.ndarray, origin: np.ndarray, quant_step: float) -> np.ndarray:
-    """Quantised voxels ``[M, 3]`` -> integer positions in the input grid ``round(q step) + origin``."""
-    if quant_step == 1.0:
-        out = q + origin
-    else:
-        out = np.floor(q * quant_step + 0.5).astype(np.int64) + origin
-    return out
 
 
 def encode_octree(

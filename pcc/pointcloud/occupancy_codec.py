@@ -37,7 +37,7 @@ import numpy as np
 from pcc.errors import BitstreamError
 from pcc.metrics.rate import bits_per_point
 from pcc.pointcloud import container
-from pcc.pointcloud.entropy_coding import BitDecoder, encode_bits_segmented, estimate_bits
+from pcc.pointcloud.entropy_coding import BitDecoder, estimate_bits
 from pcc.pointcloud.occupancy_context import traverse
 from pcc.pointcloud.occupancy_model import (
     OccupancyMLP,
@@ -47,7 +47,7 @@ from pcc.pointcloud.occupancy_model import (
     load_model,
 )
 from pcc.pointcloud.octree import MAX_BITS, build_octree, morton_decode
-from pcc.pointcloud.octree_codec import LevelStats
+from pcc.pointcloud.octree_codec import LevelStats, code_levels
 
 CODEC_ID = "occupancy"
 CODER_NAME = "checker2-mlp379-mix15"
@@ -147,24 +147,7 @@ def encode_occupancy(
         return b
 
     traverse(depth, n_voxels, record, prepare=qmodel.static_part)
-    bits = np.concatenate(all_bits) if all_bits else np.zeros(0, np.uint8)
-    p1 = np.concatenate(all_p) if all_p else np.zeros(0)
-    ends = np.cumsum(symbols_per_level)
-    stream, level_real, padding = encode_bits_segmented(bits, p1, ends)
-    stats = []
-    for lv in range(depth):
-        lo, hi = int(ends[lv] - symbols_per_level[lv]), int(ends[lv])
-        n_nodes = int(levels[lv].size)
-        stats.append(
-            LevelStats(
-                level=lv,
-                nodes=n_nodes,
-                children=int(np.unpackbits(levels[lv]).sum()) if n_nodes else 0,
-                coded_symbols=int(symbols_per_level[lv]),
-                estimated_bits=estimate_bits(bits[lo:hi], p1[lo:hi]),
-                real_bits=int(level_real[lv]),
-            )
-        )
+    bits, p1, stream, stats, padding = code_levels(levels, all_bits, all_p, symbols_per_level)
     header = dict(header_extra or {})
     header.update(
         coder=CODER_NAME,

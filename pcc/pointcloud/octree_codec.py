@@ -401,24 +401,7 @@ def encode_octree(
         return b
 
     _traverse(depth, n_voxels, record)
-    bits = np.concatenate(all_bits) if all_bits else np.zeros(0, np.uint8)
-    p1 = np.concatenate(all_p) if all_p else np.zeros(0)
-    ends = np.cumsum(symbols_per_level)
-    stream, level_real, padding = encode_bits_segmented(bits, p1, ends)
-    stats = []
-    for lv in range(depth):
-        lo, hi = int(ends[lv] - symbols_per_level[lv]), int(ends[lv])
-        n_nodes = int(levels[lv].size)
-        stats.append(
-            LevelStats(
-                level=lv,
-                nodes=n_nodes,
-                children=int(np.unpackbits(levels[lv]).sum()) if n_nodes else 0,
-                coded_symbols=int(symbols_per_level[lv]),
-                estimated_bits=estimate_bits(bits[lo:hi], p1[lo:hi]),
-                real_bits=int(level_real[lv]),
-            )
-        )
+    bits, p1, stream, stats, padding = code_levels(levels, all_bits, all_p, symbols_per_level)
     header = dict(header_extra or {})
     header.update(
         coder=CODER_NAME,
@@ -441,6 +424,35 @@ def encode_octree(
         levels=stats,
         padding_bits=int(padding),
     )
+
+
+def code_levels(levels, all_bits, all_p, symbols_per_level):
+    """Entropy-code the occupancy bits recorded level by level, with what each level cost.
+
+    ``levels``: the octree's occupancy bytes per level; ``all_bits``/``all_p``: the coded bits and
+    their P(1), in coding order, batch by batch; ``symbols_per_level [depth]``: how many bits each
+    level contributed. Returns ``(bits [S], p1 [S], stream bytes, [LevelStats], padding bits)``.
+    Shared by the octree coder and the learned occupancy coder (same order, other probabilities).
+    """
+    bits = np.concatenate(all_bits) if all_bits else np.zeros(0, np.uint8)  # [S]
+    p1 = np.concatenate(all_p) if all_p else np.zeros(0)  # [S]
+    ends = np.cumsum(symbols_per_level)
+    stream, level_real, padding = encode_bits_segmented(bits, p1, ends)
+    stats = []
+    for lv in range(len(symbols_per_level)):
+        lo, hi = int(ends[lv] - symbols_per_level[lv]), int(ends[lv])
+        n_nodes = int(levels[lv].size)
+        stats.append(
+            LevelStats(
+                level=lv,
+                nodes=n_nodes,
+                children=int(np.unpackbits(levels[lv]).sum()) if n_nodes else 0,
+                coded_symbols=int(symbols_per_level[lv]),
+                estimated_bits=estimate_bits(bits[lo:hi], p1[lo:hi]),
+                real_bits=int(level_real[lv]),
+            )
+        )
+    return bits, p1, stream, stats, padding
 
 
 def compress_octree(coords: np.ndarray, *, quant_step: float = 1.0, **header_extra) -> bytes:

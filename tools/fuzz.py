@@ -133,7 +133,8 @@ def random_json_value(rng: random.Random, like=None):
         if isinstance(like, int):
             return like + rng.choice([-1, 1, -2, 2, 1 << rng.randrange(64), -like - 1, like])
         if isinstance(like, float):
-            return rng.choice([like * 2, -like, like + 1e-9, float(int(like)), math.nan])
+            whole = float(int(like)) if math.isfinite(like) else like  # like may be inf/nan already
+            return rng.choice([like * 2, -like, like + 1e-9, whole, math.nan])
         if isinstance(like, str):
             return rng.choice([like + "x", like[:-1], like.upper(), like * 2, like + ".pt"])
         if isinstance(like, list) and like:

@@ -45,8 +45,8 @@ demo: $(STAMP)  ## notebook 06 (papermill + HTML report) and the codec demo -> o
 bench: $(STAMP)  ## benchmarks (ratios measured side by side); JSON/CSV in output/bench-<timestamp>/
 	nice $(BIN)/python -m pcc.bench
 
-results: $(STAMP)  ## regenerate docs/results.md (reuses the newest full `make bench`, runs c3dgs)
-	nice $(BIN)/python -m pcc.bench.results
+results: $(STAMP)  ## regenerate docs/results.md (reuses the newest full `make bench`, runs c3dgs; RD="a.json b.json" adds c3dgs RD tables)
+	nice $(BIN)/python -m pcc.bench.results $(foreach f,$(RD),--c3dgs-rd $(f))
 
 fuzz: $(STAMP)  ## structure-aware fuzzing of every decoder (make fuzz N=10000)
 	nice $(BIN)/python tools/fuzz.py --n $(or $(N),10000)

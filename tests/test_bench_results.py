@@ -118,3 +118,28 @@ def test_page_is_built_from_the_gathered_numbers(tmp_path):
 @pytest.mark.parametrize("value,text", [(None, "–"), (0.123456, "0.1235"), (12345, "12,345")])
 def test_number_format(value, text):
     assert results._num(value) == text
+
+
+def test_c3dgs_rd_rows_become_a_table(tmp_path):
+    row = {
+        "preset": "default",
+        "overrides": {"color.k_per_gaussians": 32},
+        "bytes": 171656,
+        "ratio": 39.02,
+        "psnr": 30.405,
+        "delta_psnr": -0.157,
+        "n_gaussians": 26987,
+        "position_bits": 12,
+    }
+    path = tmp_path / "rd.json"
+    path.write_text(json.dumps([row, row | {"bytes": 199964, "position_bits": None}]))
+    curves = results.read_c3dgs_rd([str(path)])
+    page = results.render_page(
+        {"date": "d", "machine": {"cpu": "c"}, "benchmarks": {}, "c3dgs_rd": curves}
+    )
+    assert "## c3dgs rate-distortion curves" in page and "**rd.json**" in page
+    assert "| default | color.k_per_gaussians=32 | 171,656 | 39.0x | 30.41 | -0.157 |" in page
+    assert "| 199,964 |" in page and "| fp16 |" in page
+    path.write_text('{"not": "rows"}')
+    with pytest.raises(ValueError, match="rd.json"):
+        results.read_c3dgs_rd([str(path)])

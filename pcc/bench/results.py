@@ -22,6 +22,9 @@ page says when and on which machine.
    the table (``--c3dgs-from DIR`` reads ``DIR/c3dgs-<format>/metrics.json`` of an earlier run of
    the same command instead; the page then gives that run's command and date).
 
+4. **c3dgs RD curves** (optional, slow: one full compression per point): the rows that
+   ``python -m pcc.c3dgs.rd INPUT [--data DIR] --preset P --json FILE`` wrote, one table per
+   ``--c3dgs-rd FILE`` (``make results RD="output/rd/default.json output/rd/paper.json"``).
 Work files go to ``output/results-<timestamp>/`` (the c3dgs outputs and ``results.json`` with
 everything the page shows; ``--render-only results.json`` rewrites the page from it). Measured
 2026-12-03 on the 2-core machine shared with ~8 jobs (load average 7-11): the ladder points took
@@ -553,6 +556,33 @@ def _machine_line(m: dict, load_after: list | None = None) -> str:
     )
 
 
+def read_c3dgs_rd(paths: list[str]) -> list[dict]:
+    """The rows of each ``python -m pcc.c3dgs.rd --json`` file, with the file's name and date."""
+    out = []
+    for p in map(Path, paths):
+        rows = json.loads(p.read_text())
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ValueError(f"{p}: not a list of rows written by python -m pcc.c3dgs.rd --json")
+        date = datetime.fromtimestamp(p.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        out.append({"file": p.name, "date": date, "rows": rows})
+    return out
+
+
+def _c3dgs_rd_section(curves: list[dict]) -> list[str]:
+    from pcc.c3dgs.rd import format_table
+
+    out = [
+        "## c3dgs rate-distortion curves (`python -m pcc.c3dgs.rd`)",
+        "",
+        "Each point is one full compression (real file, decoded and checked), scored on the test "
+        "views; `delta` is against the uncompressed model.",
+        "",
+    ]
+    for c in curves:
+        out += [f"**{c['file']}** ({c['date']})", "", format_table(c["rows"]), ""]
+    return out
+
+
 def render_page(data: dict) -> str:
     """The markdown of ``docs/results.md`` from what :func:`main` gathered."""
     lines = [
@@ -603,6 +633,8 @@ def render_page(data: dict) -> str:
         ]
     if data.get("c3dgs") is not None:
         lines += _c3dgs_section(data["c3dgs"])
+    if data.get("c3dgs_rd"):
+        lines += _c3dgs_rd_section(data["c3dgs_rd"])
     lines += ["## Benchmarks (`make bench`)", ""]
     others = [n for n in sorted(data["benchmarks"]) if n != "compare"]
     for name in others:
@@ -631,6 +663,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-run", action="store_true", help="never run missing benchmarks")
     parser.add_argument(
+        "--c3dgs-rd",
+        action="append",
+        default=[],
+        metavar="ROWS_JSON",
+        help="rows written by `python -m pcc.c3dgs.rd ... --json ROWS_JSON`: one RD table each",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="quick bench results and no extra ladder points (a smoke run, not for the docs)",
@@ -638,6 +677,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.render_only:
         data = json.loads(Path(args.render_only).read_text())
+        if args.c3dgs_rd:
+            data["c3dgs_rd"] = read_c3dgs_rd(args.c3dgs_rd)
         write_text_atomic(Path(args.out), render_page(data))
         print(f"wrote {args.out} from {args.render_only}")
         return 0
@@ -662,6 +703,8 @@ def main(argv: list[str] | None = None) -> int:
         formats = [f for f in args.formats.split(",") if f]
         reuse = Path(args.c3dgs_from) if args.c3dgs_from else None
         data["c3dgs"] = run_c3dgs(work, formats, reuse=reuse)
+    if args.c3dgs_rd:
+        data["c3dgs_rd"] = read_c3dgs_rd(args.c3dgs_rd)
     data["seconds"] = round(time.perf_counter() - started, 1)
     write_text_atomic(work / "results.json", json.dumps(data, indent=1, default=str) + "\n")
     page = render_page(data)

@@ -27,7 +27,7 @@ STREAM_COLOURS = {
     "tangential": PALETTE[2],
     "height": PALETTE[4],
 }
-GPCC = "G-PCC v23 (figures quoted in issue 18)"
+GPCC = "G-PCC v23 (published TMC13 figures)"
 CODER_COLOURS = {"lidar (ours)": PALETTE[0], "octree (ours)": PALETTE[1], GPCC: PALETTE[2]}
 
 
@@ -143,7 +143,9 @@ def plot_rate_comparison(
             ax.text(xpos, v + 0.2, f"{v:.1f}", ha="center", fontsize=8)
     handles, labels = ax.get_legend_handles_labels()
     seen = dict(zip(labels, handles, strict=True))
-    ax.legend(seen.values(), seen.keys())
+    top = max((v for r in rows for c in coders if (v := r.get(c)) is not None), default=1.0)
+    ax.set_ylim(0, 1.3 * top)  # headroom: the one-row legend sits above the tallest bar
+    ax.legend(seen.values(), seen.keys(), loc="upper center", ncol=len(seen), fontsize=9)
     ax.set_xticks(x, [r["case"] for r in rows])
     ax.set_ylabel("bits per point (real file size)")
     ax.set_title(title)

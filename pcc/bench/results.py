@@ -575,7 +575,11 @@ def _c3dgs_rd_section(curves: list[dict]) -> list[str]:
         "## c3dgs rate-distortion curves (`python -m pcc.c3dgs.rd`)",
         "",
         "Each point is one full compression (real file, decoded and checked), scored on the test "
-        "views; `delta` is against the uncompressed model.",
+        "views (a camera-less scene: orbit views against renders of the uncompressed model, so "
+        "PSNR is the fidelity to it); `delta` is against the uncompressed model. Made by "
+        "`python -m pcc.c3dgs.rd INPUT [--data DIR] --preset P [--set ...] --json FILE`, put here by "
+        '`make results RD="FILE ..."`; a table\'s name says what was swept, and its `point` '
+        "column every setting that differs from the preset.",
         "",
     ]
     for c in curves:

@@ -30,12 +30,10 @@ import functools
 import hashlib
 import os
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from pcc.errors import BitstreamError
-from pcc.metrics.rate import bits_per_point
 from pcc.pointcloud import container
 from pcc.pointcloud.entropy_coding import BitDecoder, estimate_bits
 from pcc.pointcloud.occupancy_context import traverse
@@ -47,7 +45,7 @@ from pcc.pointcloud.occupancy_model import (
     load_model,
 )
 from pcc.pointcloud.octree import MAX_BITS, build_octree, morton_decode
-from pcc.pointcloud.octree_codec import LevelStats, code_levels
+from pcc.pointcloud.octree_codec import EncodedOctree, check_voxels, code_levels
 
 CODEC_ID = "occupancy"
 CODER_NAME = "checker2-mlp379-mix15"
@@ -76,38 +74,8 @@ def resolve_model(model: OccupancyMLP | QuantizedMLP | str | os.PathLike | None)
     return _load_quantized(str(default_model_path() if model is None else model))
 
 
-@dataclass
-class EncodedOccupancy:
-    """Container bytes plus what was measured while encoding (as the octree coder's result)."""
-
-    data: bytes
-    n_input: int
-    n_voxels: int
-    depth: int
-    estimated_bits: float
-    stream_bits: int
-    encode_seconds: float
-    header: dict = field(default_factory=dict)
-    levels: list[LevelStats] = field(default_factory=list)
-    padding_bits: int = 0
-
-    @property
-    def bits_per_point(self) -> float:
-        """Real container size in bits per *input* point."""
-        return bits_per_point(self.data, max(self.n_input, 1))
-
-
-def _check_input(coords: np.ndarray) -> np.ndarray:
-    coords = np.asarray(coords)
-    if coords.ndim != 2 or coords.shape[1] != 3:
-        raise ValueError(f"coordinates must have shape [N, 3], got {coords.shape}")
-    if coords.size and not np.issubdtype(coords.dtype, np.integer):
-        if not np.all(np.isfinite(coords)) or np.any(coords != np.round(coords)):
-            raise ValueError("the occupancy coder takes integer voxel coordinates; voxelise first")
-    coords = coords.astype(np.int64)
-    if coords.size and (np.abs(coords).max() >= (1 << 40)):
-        raise ValueError("voxel coordinates are too large (|c| >= 2^40)")
-    return coords
+class EncodedOccupancy(EncodedOctree):
+    """Container bytes plus what was measured while encoding (the octree coder's result type)."""
 
 
 def encode_occupancy(
@@ -119,7 +87,7 @@ def encode_occupancy(
     """Code integer voxels ``[N, 3]`` losslessly into an ``"occupancy"`` container."""
     start = time.perf_counter()
     qmodel = resolve_model(model)
-    coords = _check_input(coords)
+    coords = check_voxels(coords, "occupancy")
     origin = coords.min(axis=0) if coords.size else np.zeros(3, np.int64)
     q = coords - origin
     extent = int(q.max()) if q.size else 0

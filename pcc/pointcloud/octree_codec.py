@@ -339,13 +339,14 @@ class EncodedOctree:
         return bits_per_point(self.data, max(self.n_input, 1))
 
 
-def _check_input(coords: np.ndarray) -> np.ndarray:
+def check_voxels(coords: np.ndarray, coder: str = "octree") -> np.ndarray:
+    """Integer voxel coordinates ``[N, 3]`` as int64, or ValueError (shared by the octree coders)."""
     coords = np.asarray(coords)
     if coords.ndim != 2 or coords.shape[1] != 3:
         raise ValueError(f"coordinates must have shape [N, 3], got {coords.shape}")
     if coords.size and not np.issubdtype(coords.dtype, np.integer):
         if not np.all(np.isfinite(coords)) or np.any(coords != np.round(coords)):
-            raise ValueError("the octree coder takes integer voxel coordinates; voxelise first")
+            raise ValueError(f"the {coder} coder takes integer voxel coordinates; voxelise first")
     coords = coords.astype(np.int64)
     if coords.size and (np.abs(coords).max() >= (1 << 40)):
         raise ValueError("voxel coordinates are too large (|c| >= 2^40)")
@@ -370,7 +371,7 @@ def encode_octree(
     (e.g. the voxelisation transform back to the original frame).
     """
     start = time.perf_counter()
-    coords = _check_input(coords)
+    coords = check_voxels(coords)
     quant_step = float(quant_step)
     if not (math.isfinite(quant_step) and quant_step > 0):
         raise ValueError(f"quant_step must be positive and finite, got {quant_step}")

@@ -51,6 +51,24 @@ SWEEPS: dict[str, list[dict[str, object]]] = {
 }
 
 
+def _row(preset, overrides, size, in_bytes, before, after, decoded, seconds) -> dict:
+    """One RD point: real file size against the decoded model's test scores."""
+    grid = decoded.position_grid
+    return {
+        "preset": preset,
+        "overrides": overrides,
+        "bytes": size,
+        "ratio": in_bytes / size,
+        "psnr": after["psnr"],
+        "psnr_before": None if before is None else before["psnr"],
+        "delta_psnr": None if before is None else after["psnr"] - before["psnr"],
+        "ssim": after["ssim"],
+        "n_gaussians": len(decoded),
+        "position_bits": None if grid is None else grid.bits,
+        "seconds": round(seconds, 1),
+    }
+
+
 def rd_curve(
     input_path: str | Path,
     preset: str = "default",
@@ -101,23 +119,7 @@ def rd_curve(
             if not decoded.equal(res.quantized):
                 raise RuntimeError(f"{path}: decoded model differs from the compressed model")
             after = evaluate(decoded.to_gaussian_model(), test, bg)
-            rows.append(
-                {
-                    "preset": preset,
-                    "overrides": overrides,
-                    "bytes": size,
-                    "ratio": in_bytes / size,
-                    "psnr": after["psnr"],
-                    "psnr_before": None if before is None else before["psnr"],
-                    "delta_psnr": None if before is None else after["psnr"] - before["psnr"],
-                    "ssim": after["ssim"],
-                    "n_gaussians": len(decoded),
-                    "position_bits": None
-                    if decoded.position_grid is None
-                    else decoded.position_grid.bits,
-                    "seconds": round(seconds, 1),
-                }
-            )
+            rows.append(_row(preset, overrides, size, in_bytes, before, after, decoded, seconds))
             if on_row is not None:
                 on_row(rows[-1])
     return rows
@@ -207,22 +209,17 @@ def storage_curve(
                 raise RuntimeError(f"{stored.path}: decoded model differs from the stored one")
             after = evaluate(decoded.to_gaussian_model(), test, bg)
             rows.append(
-                {
-                    "preset": preset,
-                    "overrides": {**(common or {}), **level},
-                    "bytes": stored.file_bytes,
-                    "ratio": in_bytes / stored.file_bytes,
-                    "psnr": after["psnr"],
-                    "psnr_before": None if before is None else before["psnr"],
-                    "delta_psnr": None if before is None else after["psnr"] - before["psnr"],
-                    "ssim": after["ssim"],
-                    "n_gaussians": len(decoded),
-                    "position_bits": None
-                    if decoded.position_grid is None
-                    else decoded.position_grid.bits,
-                    "seconds": round(seconds, 1),
-                    "attributes": stored.attributes,
-                }
+                _row(
+                    preset,
+                    {**(common or {}), **level},
+                    stored.file_bytes,
+                    in_bytes,
+                    before,
+                    after,
+                    decoded,
+                    seconds,
+                )
+                | {"attributes": stored.attributes}
             )
             if on_row is not None:
                 on_row(rows[-1])

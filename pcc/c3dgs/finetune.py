@@ -29,9 +29,9 @@ from pcc.c3dgs.compressed_model import IndexedGaussians, opacity_to_logit
 from pcc.c3dgs.features import join_scale
 from pcc.c3dgs.quantize import FakeQuantizer, fake_half
 from pcc.gaussians.model import GaussianModel
+from pcc.gaussians.quality import photometric_loss
 from pcc.gaussians.render import render
 from pcc.io.cameras import Camera
-from pcc.metrics.image import ssim
 
 
 @dataclass
@@ -171,12 +171,6 @@ class Adam:
                 v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)
                 denom = (v / c2).sqrt_().add_(self.eps)
                 p.addcdiv_(m, denom, value=-g["lr"] / c1)
-
-
-def photometric_loss(image: torch.Tensor, target: torch.Tensor, lambda_dssim: float = 0.2):
-    """``(1 - lambda) L1 + lambda (1 - SSIM)`` of two ``[H, W, 3]`` images (INRIA/c3dgs loss)."""
-    l1 = (image - target).abs().mean()
-    return (1.0 - lambda_dssim) * l1 + lambda_dssim * (1.0 - ssim(image, target))
 
 
 def finetune(

@@ -80,10 +80,9 @@ from pcc.c3dgs.prune import density_prune_mask, sensitivity_prune_mask
 from pcc.c3dgs.sensitivity import Sensitivity, compute_sensitivity
 from pcc.c3dgs.vq import VectorQuantizer, quantize_features
 from pcc.gaussians.model import GaussianModel
+from pcc.gaussians.quality import ViewMetrics, evaluate_views
 from pcc.gaussians.render import render
 from pcc.io.cameras import Camera
-from pcc.metrics.image import psnr as _psnr
-from pcc.metrics.image import ssim as _ssim
 from pcc.progress import progress_bar
 
 __all__ = [
@@ -442,7 +441,7 @@ def build_indexed(model: GaussianModel, colors: VQStage, shapes: VQStage) -> Ind
 @torch.no_grad()
 def training_loss(model: GaussianModel, cameras: Sequence[Camera], background, lambda_dssim=0.2):
     """Mean fine-tuning loss ``0.8 L1 + 0.2 (1 - SSIM)`` of ``model`` over ``cameras``."""
-    from pcc.c3dgs.finetune import photometric_loss
+    from pcc.gaussians.quality import photometric_loss
 
     total = 0.0
     for cam in cameras:
@@ -660,48 +659,6 @@ def store(q: QuantizedGaussians, path: str | os.PathLike, fmt: str = "npz") -> S
 
 
 # --------------------------------------------------------------------------- 6. evaluation
-@dataclass
-class ViewMetrics:
-    """PSNR/SSIM per view and the rendered images (clamped to [0, 1])."""
-
-    names: list[str]
-    psnr: np.ndarray  # [V] dB
-    ssim: np.ndarray  # [V]
-    images: list[np.ndarray]  # V x [H, W, 3]
-
-    @property
-    def psnr_mean(self) -> float:
-        return float(self.psnr.mean()) if self.psnr.size else float("nan")
-
-    @property
-    def ssim_mean(self) -> float:
-        return float(self.ssim.mean()) if self.ssim.size else float("nan")
-
-
-@torch.no_grad()
-def evaluate_views(
-    model: GaussianModel,
-    cameras: Sequence[Camera],
-    background=(0.0, 0.0, 0.0),
-    *,
-    keep_images: bool = True,
-    progress: bool | None = None,
-) -> ViewMetrics:
-    """Render ``model`` from every camera (each with ``.image``) and score PSNR and SSIM."""
-    names, ps, ss, imgs = [], [], [], []
-    for cam in progress_bar(cameras, desc="evaluate", progress=progress):
-        if cam.image is None:
-            raise ValueError(f"camera {cam.name!r} has no target image")
-        img = render(model, cam, background=background).image.clamp(0.0, 1.0)
-        gt = cam.image.to(img.dtype)
-        names.append(cam.name)
-        ps.append(float(_psnr(img, gt)))
-        ss.append(float(_ssim(img, gt)))
-        if keep_images:
-            imgs.append(img.cpu().numpy())
-    return ViewMetrics(names, np.asarray(ps), np.asarray(ss), imgs)
-
-
 @dataclass
 class EvalResult:
     """Per-view quality before (optional) and after compression, and the targets."""

@@ -48,10 +48,10 @@ from pcc.errors import FormatError
 from pcc.gaussians.densify import DensifyStats, densify_and_prune, reset_opacity
 from pcc.gaussians.model import GaussianModel
 from pcc.gaussians.optim import GaussianAdam, exponential_lr
+from pcc.gaussians.quality import evaluate_views, photometric_loss_terms
 from pcc.gaussians.render import render
 from pcc.io.atomic import atomic_path, write_text_atomic
 from pcc.io.cameras import Camera
-from pcc.metrics.image import psnr, ssim
 from pcc.progress import progress_bar
 
 __all__ = [
@@ -300,7 +300,6 @@ def _learning_rates(config: TrainConfig, extent: float) -> dict[str, float]:
     }
 
 
-@torch.no_grad()
 def evaluate_psnr(
     model: GaussianModel,
     cameras: list[Camera],
@@ -308,21 +307,16 @@ def evaluate_psnr(
     sh_degree: int | None = None,
 ) -> list[float]:
     """PSNR (dB) of the render of each camera against its ``image`` (one value per view)."""
-    values = []
-    for cam in cameras:
-        if cam.image is None:
-            raise ValueError(f"camera {cam.name!r} has no ground-truth image")
-        out = render(model, cam, background=background, sh_degree=sh_degree)
-        values.append(float(psnr(out.image.clamp(0, 1), cam.image)))
-    return values
-
-
-def _training_loss(
-    image: torch.Tensor, target: torch.Tensor, lambda_dssim: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(1 - lambda) L1 + lambda (1 - SSIM)`` on ``[H, W, 3]`` images; returns (loss, L1)."""
-    l1 = (image - target).abs().mean()
-    return (1.0 - lambda_dssim) * l1 + lambda_dssim * (1.0 - ssim(image, target)), l1
+    views = evaluate_views(
+        model,
+        cameras,
+        background,
+        keep_images=False,
+        sh_degree=sh_degree,
+        with_ssim=False,
+        progress=False,
+    )
+    return [float(v) for v in views.psnr]
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -440,7 +434,7 @@ def train(
 
         out = render(_assemble(opt.params), cam, background=bg, sh_degree=active_sh)
         out.means2d.retain_grad()
-        loss, l1 = _training_loss(out.image, cam.image, cfg.lambda_dssim)
+        loss, l1 = photometric_loss_terms(out.image, cam.image, cfg.lambda_dssim)
         loss.backward()
 
         with torch.no_grad():

@@ -67,6 +67,23 @@ def _title(title, n_k, n_r, note) -> str:
     return f"{text}<br>{note}" if note else text
 
 
+def _kept_vs_pruned_kwargs(kept, removed, title, max_points, seed, kwargs, newline) -> dict:
+    pts, labels, sizes, note, n_k, n_r = _stack(kept, removed, max_points, seed)
+    kwargs = dict(kwargs)
+    kwargs.setdefault("units", "world units")
+    return {
+        "points": pts,
+        "categories": labels,
+        "category_names": {True: "kept, shown" if note else "kept", False: "pruned"},
+        "category_colors": _COLORS,
+        "sizes": sizes,
+        "max_points": None,
+        "show_count": False,
+        "title": _title(title, n_k, n_r, note).replace("<br>", newline),
+        **kwargs,
+    }
+
+
 def kept_vs_pruned_3d(
     kept_positions,
     removed_positions,
@@ -79,19 +96,10 @@ def kept_vs_pruned_3d(
     """Interactive plotly scatter: kept Gaussians (sky blue) and every pruned one (vermillion)."""
     from visualisation.points3d import points3d
 
-    pts, labels, sizes, note, n_k, n_r = _stack(kept_positions, removed_positions, max_points, seed)
-    kwargs.setdefault("units", "world units")
-    return points3d(
-        pts,
-        categories=labels,
-        category_names={True: "kept, shown" if note else "kept", False: "pruned"},
-        category_colors=_COLORS,
-        sizes=sizes,
-        max_points=None,
-        show_count=False,
-        title=_title(title, n_k, n_r, note),
-        **kwargs,
+    args = _kept_vs_pruned_kwargs(
+        kept_positions, removed_positions, title, max_points, seed, kwargs, "<br>"
     )
+    return points3d(args.pop("points"), **args)
 
 
 def kept_vs_pruned_3d_static(
@@ -106,19 +114,10 @@ def kept_vs_pruned_3d_static(
     """Static matplotlib version of :func:`kept_vs_pruned_3d` (for PNGs and reports)."""
     from visualisation.points3d import points3d_static
 
-    pts, labels, sizes, note, n_k, n_r = _stack(kept_positions, removed_positions, max_points, seed)
-    kwargs.setdefault("units", "world units")
-    fig = points3d_static(
-        pts,
-        categories=labels,
-        category_names={True: "kept, shown" if note else "kept", False: "pruned"},
-        category_colors=_COLORS,
-        sizes=sizes,
-        max_points=None,
-        show_count=False,
-        title=_title(title, n_k, n_r, note).replace("<br>", "\n"),
-        **kwargs,
+    args = _kept_vs_pruned_kwargs(
+        kept_positions, removed_positions, title, max_points, seed, kwargs, "\n"
     )
+    fig = points3d_static(args.pop("points"), **args)
     # draw the pruned Gaussians on top (matplotlib 3D otherwise orders whole collections by depth)
     for ax in fig.axes:
         if hasattr(ax, "computed_zorder"):
@@ -166,42 +165,27 @@ def psnr_vs_pruned(
 
     ``curves``: :class:`pcc.c3dgs.stages.PruningCurve` objects (one line each); ``points``: single
     operating points ``{label: (fraction pruned, psnr)}`` drawn as large markers;
-    ``baseline_psnr``: the unpruned model (dotted line).
+    ``baseline_psnr``: the unpruned model (dotted line). Notebook 02's wording of
+    :func:`visualisation.sensitivity.removal_curves`.
     """
-    fig = Figure(figsize=(7.0, 4.3), layout="constrained")
-    ax = fig.subplots()
-    labels = {
-        "least-sensitive": "sensitivity pruning (raise the threshold)",
-        "random": "random pruning (baseline)",
-        "most-sensitive": "remove the most sensitive first",
-    }
-    markers = {"least-sensitive": "o", "random": "s", "most-sensitive": "^"}
-    for i, c in enumerate(curves):
-        ax.plot(
-            100 * np.asarray(c.fractions),
-            c.psnr,
-            marker=markers.get(c.strategy, "o"),
-            color=PALETTE[i % len(PALETTE)],
-            label=labels.get(c.strategy, c.strategy),
-        )
-    for j, (label, (frac, p)) in enumerate((points or {}).items()):
-        ax.plot(
-            [100 * frac],
-            [p],
-            marker="*",
-            ms=14,
-            ls="none",
-            color=PALETTE[(len(curves) + j) % len(PALETTE)],
-            markeredgecolor="black",
-            label=f"{label} ({100 * frac:.1f} %, {p:.2f} dB)",
-        )
-    if baseline_psnr is not None:
-        ax.axhline(baseline_psnr, color="0.3", ls=":", label=f"no pruning ({baseline_psnr:.2f} dB)")
-    ax.set_xlabel("Gaussians pruned (%)")
-    ax.set_ylabel("test-view PSNR (dB), no fine-tuning")
-    ax.legend(fontsize=9, loc="lower left")
-    ax.set_title(title or "How much can be pruned before the image suffers?")
-    return fig
+    from visualisation.sensitivity import removal_curves
+
+    return removal_curves(
+        curves,
+        baseline_psnr=baseline_psnr,
+        points=points,
+        title=title or "How much can be pruned before the image suffers?",
+        xlabel="Gaussians pruned (%)",
+        ylabel="test-view PSNR (dB), no fine-tuning",
+        strategy_labels={
+            "least-sensitive": "sensitivity pruning (raise the threshold)",
+            "random": "random pruning (baseline)",
+            "most-sensitive": "remove the most sensitive first",
+        },
+        baseline_label="no pruning",
+        legend_loc="lower left",
+        figsize=(7.0, 4.3),
+    )
 
 
 def prune_counts(counts: Mapping[str, int], *, title: str | None = None) -> Figure:

@@ -171,31 +171,52 @@ def removal_curves(
     curves: Sequence,
     *,
     baseline_psnr: float | None = None,
+    points: Mapping[str, tuple[float, float]] | None = None,
     title: str | None = None,
     xlabel: str = "fraction of Gaussians removed (%)",
+    ylabel: str = "test-view PSNR (dB)",
+    strategy_labels: Mapping[str, str] | None = None,
+    baseline_label: str = "all Gaussians",
+    legend_loc: str = "best",
+    figsize: tuple[float, float] = (6.8, 4.2),
 ) -> Figure:
     """Test PSNR against the fraction removed, one line per :class:`pcc.c3dgs.stages.PruningCurve`.
 
-    ``baseline_psnr`` (the uncompressed model) is drawn as a dotted line.
+    ``baseline_psnr`` (the uncompressed model) is drawn as a dotted line labelled
+    ``baseline_label``; ``points`` are single operating points ``{label: (fraction, psnr)}`` drawn
+    as large stars; ``strategy_labels`` renames the curves' strategies in the legend. Also draws
+    notebook 02's :func:`visualisation.pruning.psnr_vs_pruned`.
     """
-    fig = Figure(figsize=(6.8, 4.2), layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.subplots()
     markers = {"least-sensitive": "o", "random": "s", "most-sensitive": "^"}
+    names = strategy_labels or {}
     for i, c in enumerate(curves):
         ax.plot(
             100 * np.asarray(c.fractions),
             c.psnr,
             marker=markers.get(c.strategy, "o"),
             color=PALETTE[i % len(PALETTE)],
-            label=f"remove {c.strategy.replace('-', ' ')} first",
+            label=names.get(c.strategy, f"remove {c.strategy.replace('-', ' ')} first"),
+        )
+    for j, (label, (frac, p)) in enumerate((points or {}).items()):
+        ax.plot(
+            [100 * frac],
+            [p],
+            marker="*",
+            ms=14,
+            ls="none",
+            color=PALETTE[(len(curves) + j) % len(PALETTE)],
+            markeredgecolor="black",
+            label=f"{label} ({100 * frac:.1f} %, {p:.2f} dB)",
         )
     if baseline_psnr is not None:
         ax.axhline(
-            baseline_psnr, color="0.3", ls=":", label=f"all Gaussians ({baseline_psnr:.2f} dB)"
+            baseline_psnr, color="0.3", ls=":", label=f"{baseline_label} ({baseline_psnr:.2f} dB)"
         )
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("test-view PSNR (dB)")
-    ax.legend(fontsize=9)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=9, loc=legend_loc)
     ax.set_title(title or "Sensitivity ranks Gaussians: removing the least sensitive costs least")
     return fig
 
@@ -205,6 +226,15 @@ def _clim(logv: np.ndarray, lo: float = 2.0, hi: float = 99.8) -> tuple[float, f
     return float(np.percentile(logv, lo)), float(np.percentile(logv, hi))
 
 
+def _sensitivity_kwargs(importance, label: str, kwargs: dict) -> dict:
+    logv = log_sensitivity(importance)
+    kwargs = {"values": logv, "value_label": label, **kwargs}
+    kwargs.setdefault("title", "Gaussians coloured by sensitivity (bright = matters)")
+    kwargs.setdefault("units", "world units")
+    kwargs.setdefault("clim", _clim(logv))
+    return kwargs
+
+
 def sensitivity_3d(points, importance, *, label: str = "log10 colour sensitivity", **kwargs):
     """Interactive plotly scatter of the Gaussians' centres coloured by log sensitivity.
 
@@ -212,19 +242,11 @@ def sensitivity_3d(points, importance, *, label: str = "log10 colour sensitivity
     """
     from visualisation.points3d import points3d
 
-    logv = log_sensitivity(importance)
-    kwargs.setdefault("title", "Gaussians coloured by sensitivity (bright = matters)")
-    kwargs.setdefault("units", "world units")
-    kwargs.setdefault("clim", _clim(logv))
-    return points3d(_np(points), values=logv, value_label=label, **kwargs)
+    return points3d(_np(points), **_sensitivity_kwargs(importance, label, kwargs))
 
 
 def sensitivity_3d_static(points, importance, *, label: str = "log10 colour sensitivity", **kwargs):
     """Static matplotlib version of :func:`sensitivity_3d` (for PNGs and reports)."""
     from visualisation.points3d import points3d_static
 
-    logv = log_sensitivity(importance)
-    kwargs.setdefault("title", "Gaussians coloured by sensitivity (bright = matters)")
-    kwargs.setdefault("units", "world units")
-    kwargs.setdefault("clim", _clim(logv))
-    return points3d_static(_np(points), values=logv, value_label=label, **kwargs)
+    return points3d_static(_np(points), **_sensitivity_kwargs(importance, label, kwargs))

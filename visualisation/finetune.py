@@ -19,6 +19,7 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from visualisation.arrays import as_image
 from visualisation.style import CMAPS, PALETTE
 
 __all__ = [
@@ -28,19 +29,6 @@ __all__ = [
     "plot_guard",
     "plot_loss_curve",
 ]
-
-
-def _np(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
-def _image(x) -> np.ndarray:
-    a = _np(x)
-    if a.ndim != 3 or a.shape[-1] != 3:
-        raise ValueError(f"expected an [H, W, 3] image, got {a.shape}")
-    return np.clip(a, 0.0, 1.0)
 
 
 def _no_ticks(ax) -> None:
@@ -117,7 +105,7 @@ def animate_renders(
     Next to the render: the ground truth ``target`` (static) and, if given, the loss curve with
     the frame's iteration marked. ``psnrs [F]`` (dB against the target) go into the frame title.
     """
-    imgs = [_image(f) for f in frames]
+    imgs = [as_image(f) for f in frames]
     its = np.asarray(iterations, dtype=np.int64)
     if len(imgs) == 0 or its.shape != (len(imgs),):
         raise ValueError(f"{len(imgs)} frames with {its.size} iteration numbers")
@@ -134,7 +122,7 @@ def animate_renders(
     head = ax.set_title("")
     if has_target:
         ta = axes.pop(0)
-        ta.imshow(_image(target))
+        ta.imshow(as_image(target))
         _no_ticks(ta)
         ta.set_title("ground truth")
     marker = None
@@ -182,7 +170,7 @@ def plot_before_after(
     """Top row: ground truth and each image of ``images`` (e.g. ``{"before": ..., "after": ...}``),
     with its PSNR from ``psnrs`` in the title. Bottom row: ``|image - ground truth|``, amplified by
     ``error_gain``, on a shared colour scale."""
-    gt = _image(target)
+    gt = as_image(target)
     n = len(images)
     fig = Figure(figsize=(panel_size * (n + 1) + 0.8, panel_size * 2 + 0.4), layout="constrained")
     axes = fig.subplots(2, n + 1, squeeze=False)
@@ -200,7 +188,7 @@ def plot_before_after(
     )
     im = None
     for j, (name, img) in enumerate(images.items(), start=1):
-        a = _image(img)
+        a = as_image(img)
         if a.shape != gt.shape:
             raise ValueError(f"{name}: image {a.shape} vs ground truth {gt.shape}")
         axes[0, j].imshow(a)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from visualisation.arrays import as_numpy
 from visualisation.style import CMAPS, PALETTE
 
 __all__ = [
@@ -25,12 +26,6 @@ __all__ = [
     "probability_histograms_figure",
     "score_bars_figure",
 ]
-
-
-def _np(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def level_bits_figure(
@@ -169,7 +164,7 @@ def occupancy_slices_figure(
         axis: the axis the slices cut (0, 1 or 2); ``slices`` their indices (default: the
             ``n_slices`` most occupied planes of the first grid).
     """
-    arrays = {k: _np(v).astype(np.float64) for k, v in grids.items()}
+    arrays = {k: as_numpy(v, None).astype(np.float64) for k, v in grids.items()}
     first = next(iter(arrays.values()))
     if slices is None:
         mass = first.sum(axis=tuple(a for a in range(3) if a != axis))
@@ -217,7 +212,7 @@ def latent_slices_figure(
     Channels default to the ``n_channels`` with the largest energy; ``depth_index`` to the
     slice with the largest energy. Zero is white (``RdBu_r``), so sign and size read at a glance.
     """
-    arr = _np(y).astype(np.float64)
+    arr = as_numpy(y, None).astype(np.float64)
     if arr.ndim != 4:
         raise ValueError(f"y must be [C, D, H, W], got {list(arr.shape)}")
     energy = (arr**2).sum(axis=(1, 2, 3))
@@ -291,12 +286,12 @@ def probability_histograms_figure(
         probabilities: ``{model name: probabilities [B, S, S, S]}``.
         target: ``[B, S, S, S]`` 0/1 occupancy.
     """
-    t = _np(target) > 0.5
+    t = as_numpy(target, None) > 0.5
     k = len(probabilities)
     fig, axes = plt.subplots(1, k, figsize=(4.6 * k, 3.6), squeeze=False, sharey=True)
     edges = np.linspace(0, 1, bins + 1)
     for ax, (name, p) in zip(axes[0], probabilities.items(), strict=True):
-        p = _np(p).astype(np.float64)
+        p = as_numpy(p, None).astype(np.float64)
         for sel, label, colour in ((t, "occupied", PALETTE[1]), (~t, "empty", PALETTE[0])):
             share = np.histogram(p[sel], edges)[0] / max(int(sel.sum()), 1)
             ax.stairs(

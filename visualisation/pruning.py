@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from visualisation.arrays import as_numpy
 from visualisation.style import PALETTE
 
 __all__ = [
@@ -30,12 +31,6 @@ __all__ = [
 _COLORS = {True: PALETTE[5], False: PALETTE[3]}  # sky blue kept, vermillion pruned
 
 
-def _np(x, dtype=np.float64) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
-
-
 def _stack(kept, removed, max_points: int | None, seed: int):
     """Points, labels, relative sizes and a note on what is shown.
 
@@ -43,7 +38,7 @@ def _stack(kept, removed, max_points: int | None, seed: int):
     at random so the total stays within ``max_points``. Pruned markers are drawn larger when they
     are few (under 1 % of the cloud) so single points stay visible.
     """
-    k, r = _np(kept).reshape(-1, 3), _np(removed).reshape(-1, 3)
+    k, r = as_numpy(kept).reshape(-1, 3), as_numpy(removed).reshape(-1, 3)
     n_k, n_r = len(k), len(r)
     rng = np.random.default_rng(seed)
     note = ""
@@ -136,7 +131,7 @@ def neighbor_count_histogram(
     ``counts [N]`` as in :class:`pcc.c3dgs.stages.PruneResult` (``-1`` = not counted, left out).
     Gaussians right of tau sit in over-dense clumps and are removed.
     """
-    c = _np(counts, np.int64).ravel()
+    c = as_numpy(counts, np.int64).ravel()
     c = c[c >= 0]
     fig = Figure(figsize=(6.8, 4.0), layout="constrained")
     ax = fig.subplots()

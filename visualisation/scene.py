@@ -22,28 +22,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
+from pcc.io.gaussian_model import SH_C0
+from visualisation.arrays import as_image, as_numpy
 from visualisation.style import CMAPS, PALETTE
-
-SH_C0 = 0.28209479177387814  # the degree-0 spherical-harmonic constant
-
-
-def _np(x) -> np.ndarray:
-    """A float64 NumPy copy of an array or tensor (detached, on the CPU)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
-def _image(x) -> np.ndarray:
-    """An ``[H, W, 3]`` image in [0, 1] (torch or NumPy; ``[3, H, W]`` is transposed)."""
-    a = _np(x)
-    if a.ndim == 3 and a.shape[0] in (1, 3) and a.shape[-1] not in (1, 3):
-        a = a.transpose(1, 2, 0)
-    if a.ndim != 3 or a.shape[-1] not in (1, 3):
-        raise ValueError(f"expected an [H, W, 3] image, got shape {a.shape}")
-    if a.shape[-1] == 1:
-        a = np.repeat(a, 3, axis=-1)
-    return np.clip(a, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- parameters
@@ -68,9 +49,9 @@ def parameter_distributions(
     the base colour per channel (the DC term as RGB: ``0.5 + C0 * f_0``) and, for degree > 0, the
     share of each Gaussian's SH energy in the view-dependent bands (``|f_1..|^2 / |f|^2``).
     """
-    s = _np(scales)
-    o = _np(opacities).reshape(-1)
-    f = _np(sh)
+    s = as_numpy(scales)
+    o = as_numpy(opacities).reshape(-1)
+    f = as_numpy(sh)
     if s.ndim != 2 or s.shape[1] != 3:
         raise ValueError(f"scales must be [N, 3], got {s.shape}")
     if f.ndim != 3 or f.shape[2] != 3 or f.shape[0] != len(s) or len(o) != len(s):
@@ -185,13 +166,13 @@ def camera_layout(
     """
     fig = Figure(figsize=(6.4, 5.6), layout="constrained")
     ax = fig.add_subplot(projection="3d")
-    allpts = [_np(train_centers)]
+    allpts = [as_numpy(train_centers)]
     if points is not None:
-        p = _np(points)
+        p = as_numpy(points)
         idx = np.arange(len(p))
         if len(p) > max_points:
             idx = np.sort(np.random.default_rng(seed).choice(len(p), max_points, replace=False))
-        c = _np(point_colors)[idx].clip(0, 1) if point_colors is not None else "0.6"
+        c = as_numpy(point_colors)[idx].clip(0, 1) if point_colors is not None else "0.6"
         ax.scatter(
             *p[idx].T,
             s=1.5,
@@ -201,10 +182,10 @@ def camera_layout(
             label=f"Gaussians ({len(idx):,} of {len(p):,})",
         )
         allpts.append(p[idx])
-    tr = _np(train_centers)
+    tr = as_numpy(train_centers)
     ax.scatter(*tr.T, s=28, marker="^", color=PALETTE[0], label=f"train cameras ({len(tr)})")
     if test_centers is not None:
-        te = _np(test_centers)
+        te = as_numpy(test_centers)
         ax.scatter(*te.T, s=40, marker="s", color=PALETTE[3], label=f"test cameras ({len(te)})")
         allpts.append(te)
     both = np.concatenate(allpts)
@@ -255,7 +236,9 @@ def compare_views(
     errors = None
     if error_between is not None:
         a, b = error_between
-        errors = [np.abs(_image(x) - _image(y)).mean(axis=-1) for x, y in zip(images[a], images[b])]
+        errors = [
+            np.abs(as_image(x) - as_image(y)).mean(axis=-1) for x, y in zip(images[a], images[b])
+        ]
     ncols = len(cols) + (errors is not None)
     fig = Figure(
         figsize=(panel_inches * ncols + (0.6 if errors else 0), panel_inches * views + 0.6),
@@ -277,7 +260,7 @@ def compare_views(
     for r, name in enumerate(view_names):
         for c, col in enumerate(cols):
             ax = axes[r, c]
-            ax.imshow(_image(images[col][r]), interpolation="nearest")
+            ax.imshow(as_image(images[col][r]), interpolation="nearest")
             if r == 0:
                 ax.set_title(col)
             if captions and col in captions:

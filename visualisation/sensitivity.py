@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from visualisation.arrays import as_numpy
 from visualisation.style import PALETTE
 
 __all__ = [
@@ -29,16 +30,10 @@ __all__ = [
 ]
 
 
-def _np(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
 def log_sensitivity(values, floor: float | None = None) -> np.ndarray:
     """``log10`` of sensitivities; zeros (never seen) are set to ``floor`` (default: one decade
     below the smallest positive value) so they stay visible at the bottom of a colour scale."""
-    v = _np(values).ravel()
+    v = as_numpy(values).ravel()
     pos = v[v > 0]
     if floor is None:
         floor = float(np.log10(pos.min())) - 1.0 if pos.size else -12.0
@@ -72,8 +67,8 @@ def sensitivity_histograms(
     fig = Figure(figsize=(10.0, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)
     data = (
-        ("colour", _np(color_importance).ravel(), color_threshold, 0),
-        ("shape", _np(shape_importance).ravel(), shape_threshold, 1),
+        ("colour", as_numpy(color_importance).ravel(), color_threshold, 0),
+        ("shape", as_numpy(shape_importance).ravel(), shape_threshold, 1),
     )
     for ax, (name, v, thr, j) in zip(axes, data, strict=True):
         pos = v[v > 0]
@@ -135,7 +130,7 @@ def sensitivity_vs_attributes(
     """
     from matplotlib.colors import LogNorm
 
-    imp, op, sz = _np(importance).ravel(), _np(opacity).ravel(), _np(size).ravel()
+    imp, op, sz = as_numpy(importance).ravel(), as_numpy(opacity).ravel(), as_numpy(size).ravel()
     pos = imp > 0
     n_zero = int((~pos).sum())
     rng = np.random.default_rng(seed)
@@ -242,11 +237,11 @@ def sensitivity_3d(points, importance, *, label: str = "log10 colour sensitivity
     """
     from visualisation.points3d import points3d
 
-    return points3d(_np(points), **_sensitivity_kwargs(importance, label, kwargs))
+    return points3d(as_numpy(points), **_sensitivity_kwargs(importance, label, kwargs))
 
 
 def sensitivity_3d_static(points, importance, *, label: str = "log10 colour sensitivity", **kwargs):
     """Static matplotlib version of :func:`sensitivity_3d` (for PNGs and reports)."""
     from visualisation.points3d import points3d_static
 
-    return points3d_static(_np(points), **_sensitivity_kwargs(importance, label, kwargs))
+    return points3d_static(as_numpy(points), **_sensitivity_kwargs(importance, label, kwargs))

@@ -31,6 +31,7 @@ from matplotlib.animation import FuncAnimation
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from visualisation.arrays import as_numpy
 from visualisation.style import CMAPS, PALETTE
 
 __all__ = [
@@ -55,13 +56,6 @@ DATA_COLOR = PALETTE[0]  # blue: the Gaussians' features
 CENTROID_COLOR = PALETTE[1]  # orange: codebook entries
 KEPT_COLOR = PALETTE[2]  # bluish green: rows kept exact (not clustered)
 DEAD_COLOR = "#000000"  # open black circles: dead centroids
-
-
-def _np(x, dtype=np.float64) -> np.ndarray:
-    """A NumPy copy of an array or tensor (detached, on the CPU)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=dtype)
 
 
 def subsample_indices(n: int, max_points: int | None, seed: int = 0) -> np.ndarray:
@@ -106,7 +100,7 @@ class Projection:
 
     def __call__(self, x) -> np.ndarray:
         """Project ``x [..., D]`` -> ``[..., C]``."""
-        a = _np(x)
+        a = as_numpy(x)
         if a.shape[-1] != self.mean.shape[0]:
             raise ValueError(f"features of dimension {a.shape[-1]}, PCA fitted on {self.mean.size}")
         return (a - self.mean) @ self.components.T
@@ -118,7 +112,7 @@ class Projection:
 
 def fit_pca(features, n_components: int = 2, max_rows: int = 20_000, seed: int = 0) -> Projection:
     """Principal components of ``features [N, D]`` (fitted on at most ``max_rows`` random rows)."""
-    x = _np(features)
+    x = as_numpy(features)
     if x.ndim != 2 or x.shape[0] < 2:
         raise ValueError(f"PCA needs an [N >= 2, D] array, got {x.shape}")
     x = x[subsample_indices(x.shape[0], max_rows, seed)]
@@ -152,14 +146,14 @@ def plot_feature_space(
     With ``weights [N]`` (e.g. the colour sensitivity) the dots are coloured by ``log10`` of the
     weight, so one sees whether the important Gaussians sit in dense or sparse regions.
     """
-    x = _np(features)
+    x = as_numpy(features)
     proj = projection or fit_pca(x, 2, seed=seed)
     idx = subsample_indices(x.shape[0], max_points, seed)
     p = proj(x[idx])
     fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.add_subplot()
     if weights is not None:
-        w = _np(weights)[idx]
+        w = as_numpy(weights)[idx]
         logw = np.log10(np.clip(w, np.min(w[w > 0]) if np.any(w > 0) else 1e-30, None))
         order = np.argsort(logw)  # important ones drawn last (on top)
         sc = ax.scatter(p[order, 0], p[order, 1], c=logw[order], s=4, cmap=CMAPS["sequential"])
@@ -196,13 +190,13 @@ def plot_scales_3d(
     Points on the sphere near ``(0, 0, 1)`` are needles, near ``(0, 0.71, 0.71)`` flat discs,
     near ``(0.58, 0.58, 0.58)`` round blobs. ``values [N]`` colours the points.
     """
-    s = np.sort(_np(scales), axis=1)
+    s = np.sort(as_numpy(scales), axis=1)
     idx = subsample_indices(s.shape[0], max_points, seed)
     fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.add_subplot(projection="3d")
     kw = dict(s=3, depthshade=False)
     if values is not None:
-        sc = ax.scatter(*s[idx].T, c=_np(values)[idx], cmap=CMAPS["sequential"], **kw)
+        sc = ax.scatter(*s[idx].T, c=as_numpy(values)[idx], cmap=CMAPS["sequential"], **kw)
         fig.colorbar(sc, ax=ax, label=value_label, shrink=0.7)
     else:
         ax.scatter(*s[idx].T, color=DATA_COLOR, alpha=0.4, **kw)
@@ -214,7 +208,7 @@ def plot_scales_3d(
 
 # --------------------------------------------------------------------------- animations
 def _history(history) -> np.ndarray:
-    h = _np(history)
+    h = as_numpy(history)
     if h.ndim != 3:
         raise ValueError(f"history must be [frames, K, D], got {h.shape}")
     if h.shape[0] == 0:
@@ -251,7 +245,7 @@ def animate_centroids_2d(
     the per-step batch error, is given): the error curve with the frame's step marked.
     ``steps [F]`` are the k-means steps of the frames (``VectorQuantizer.history_steps``).
     """
-    x = _np(features)
+    x = as_numpy(features)
     h = _history(history)
     proj = projection or fit_pca(x, 2, seed=seed)
     st = _frame_steps(h.shape[0], steps)
@@ -333,7 +327,7 @@ def animate_centroids_3d(
     Made for unit scale directions (axes sorted shortest to longest, see :func:`plot_scales_3d`);
     any 3D coordinates work (pass ``axis_names`` with units).
     """
-    pts = _np(points)
+    pts = as_numpy(points)
     h = _history(history)
     if pts.shape[1] != 3 or h.shape[2] != 3:
         raise ValueError("3D animation needs [N, 3] points and [F, K, 3] centroids")
@@ -378,7 +372,7 @@ def animate_centroids_3d(
 
 # --------------------------------------------------------------------------- results
 def _usage(indices, n_rows: int) -> np.ndarray:
-    return np.bincount(_np(indices, np.int64), minlength=n_rows)[:n_rows]
+    return np.bincount(as_numpy(indices, np.int64), minlength=n_rows)[:n_rows]
 
 
 def plot_original_vs_quantised(
@@ -400,7 +394,7 @@ def plot_original_vs_quantised(
     codebook (orange, area proportional to the number of Gaussians using the row); the rest are
     features kept exact (vermillion crosses). Both panels share the PCA axes of the originals.
     """
-    x, t = _np(features), _np(table)
+    x, t = as_numpy(features), as_numpy(table)
     n_rows = t.shape[0]
     k = n_rows if n_centroids is None else int(n_centroids)
     proj = projection or fit_pca(x, 2, seed=seed)
@@ -456,8 +450,8 @@ def plot_original_vs_quantised_3d(
     figsize=(11.0, 5.0),
 ) -> Figure:
     """3D scatter of original points ``[N, 3]`` next to the distinct quantised points ``[M, 3]``."""
-    a = np.sort(_np(points), axis=1)
-    q = np.sort(_np(quantised), axis=1)
+    a = np.sort(as_numpy(points), axis=1)
+    q = np.sort(as_numpy(quantised), axis=1)
     idx = subsample_indices(a.shape[0], max_points, seed)
     fig = Figure(figsize=figsize, layout="constrained")
     axes = [fig.add_subplot(1, 2, i + 1, projection="3d") for i in range(2)]
@@ -529,7 +523,7 @@ def plot_init_comparison(
     ``(initial, final, usage [K])``; with usage, dead centroids (usage 0) are drawn as open
     circles and counted in the panel title.
     """
-    x = _np(features)
+    x = as_numpy(features)
     proj = projection or fit_pca(x, 2, seed=seed)
     idx = subsample_indices(x.shape[0], max_points, seed)
     p = proj(x[idx])
@@ -542,7 +536,7 @@ def plot_init_comparison(
     pad = 0.05 * (hi - lo + 1e-12)
     for j, (label, run) in enumerate(runs.items()):
         init, final = proj(run[0]), proj(run[1])
-        usage = _np(run[2], np.int64) if len(run) > 2 and run[2] is not None else None
+        usage = as_numpy(run[2], np.int64) if len(run) > 2 and run[2] is not None else None
         for i, (c, when) in enumerate(((init, "initial"), (final, "final"))):
             ax = axes[i, j]
             ax.scatter(p[:, 0], p[:, 1], s=2, color=GREY, alpha=0.3)
@@ -589,7 +583,7 @@ def plot_codebook_usage(
     fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.add_subplot()
     for i, (label, u) in enumerate(usages.items()):
-        u = np.sort(_np(u, np.int64))[::-1]
+        u = np.sort(as_numpy(u, np.int64))[::-1]
         dead = int((u == 0).sum())
         ax.step(
             np.arange(1, u.size + 1),
@@ -624,8 +618,8 @@ def plot_explorer_result(
     ``psnr_db`` is the PSNR of the quantised render against the reference; ``info`` (e.g.
     ``{"k": 256, "kept exact": "0.5 %", "table rows": 391}``) goes into the title.
     """
-    ref = np.clip(_np(reference), 0.0, 1.0)
-    q = np.clip(_np(quantised), 0.0, 1.0)
+    ref = np.clip(as_numpy(reference), 0.0, 1.0)
+    q = np.clip(as_numpy(quantised), 0.0, 1.0)
     if ref.shape != q.shape:
         raise ValueError(f"images of shapes {ref.shape} and {q.shape}")
     err = np.abs(ref - q).mean(axis=-1)

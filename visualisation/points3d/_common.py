@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from visualisation.arrays import SubsampleInfo, subsample
 from visualisation.style import PALETTE
 
 DEFAULT_MAX_POINTS = 30_000  # plotly stays responsive in a browser up to a few 10^4 markers
@@ -18,28 +19,6 @@ DEFAULT_MAX_POINTS_STATIC = 20_000  # matplotlib's 3D scatter gets slow beyond t
 # --------------------------------------------------------------------------------------------
 # Data preparation (shared by both back-ends)
 # --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SubsampleInfo:
-    """How many points a view shows: ``shown`` of ``total`` (``fraction = shown / total``)."""
-
-    shown: int
-    total: int
-
-    @property
-    def fraction(self) -> float:
-        return self.shown / self.total if self.total else 1.0
-
-    @property
-    def text(self) -> str:
-        """``"all 1,234 points"`` or ``"showing 20,000 of 110,000 points (18.2 %)"``."""
-        if self.shown == self.total:
-            return f"all {self.total:,} points"
-        return f"showing {self.shown:,} of {self.total:,} points ({100 * self.fraction:.1f} %)"
-
-    def as_dict(self) -> dict:
-        return {"shown": self.shown, "total": self.total, "fraction": self.fraction}
 
 
 def _np(x, name: str) -> np.ndarray | None:
@@ -61,21 +40,6 @@ def _rgb01(rgb: np.ndarray) -> np.ndarray:
     if integer or out.max(initial=0.0) > 1.0:
         out = out / 255.0
     return np.clip(out, 0.0, 1.0)
-
-
-def subsample(n: int, max_points: int | None, seed: int = 0) -> tuple[np.ndarray, SubsampleInfo]:
-    """Indices of at most ``max_points`` of ``n`` points, drawn without replacement (seeded).
-
-    Returns ``(idx [M], info)``; the indices are sorted, so the order of the input is kept.
-    ``max_points=None`` (or ``>= n``) keeps everything.
-    """
-    if max_points is None or n <= max_points:
-        return np.arange(n), SubsampleInfo(n, n)
-    if max_points < 1:
-        raise ValueError(f"max_points must be >= 1, got {max_points}")
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(n, size=int(max_points), replace=False))
-    return idx, SubsampleInfo(int(max_points), n)
 
 
 @dataclass

@@ -75,6 +75,18 @@ def _bench_folders(root: Path) -> list[Path]:
     return sorted(folders, key=lambda p: p.name, reverse=True)  # names sort by time
 
 
+def _found_entry(run: dict, name: str, entry: dict, path) -> dict:
+    """What a results table needs of benchmark ``name`` from one bench run folder."""
+    return {
+        "tables": run["tables"].get(name, {}),
+        "folder": str(path),
+        "date": run["date"],
+        "seconds": entry["seconds"],
+        "machine": run["machine"],
+        "load_average_after": run.get("load_average_after"),
+    }
+
+
 def collect_benchmarks(
     names: list[str],
     *,
@@ -95,14 +107,7 @@ def collect_benchmarks(
             continue
         for name, entry in run["benchmarks"].items():
             if name in names and name not in found and entry.get("status") == "ok":
-                found[name] = {
-                    "tables": run["tables"].get(name, {}),
-                    "folder": str(path),
-                    "date": run["date"],
-                    "seconds": entry["seconds"],
-                    "machine": run["machine"],
-                    "load_average_after": run.get("load_average_after"),
-                }
+                found[name] = _found_entry(run, name, entry, path)
     missing = [n for n in names if n not in found]
     if missing and run_missing:
         print(f"running the full benchmarks not found in a bench folder: {missing}", flush=True)
@@ -112,14 +117,7 @@ def collect_benchmarks(
         for name in missing:
             entry = run["benchmarks"][name]
             if entry["status"] == "ok":
-                found[name] = {
-                    "tables": run["tables"].get(name, {}),
-                    "folder": str(path),
-                    "date": run["date"],
-                    "seconds": entry["seconds"],
-                    "machine": run["machine"],
-                    "load_average_after": run.get("load_average_after"),
-                }
+                found[name] = _found_entry(run, name, entry, path)
     return found
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -12,7 +11,8 @@ from conftest import random_scene
 
 from pcc.gaussians import render_native
 from pcc.gaussians.model import GaussianModel
-from pcc.gaussians.render import ALPHA_MAX, ALPHA_MIN, T_MIN, native_table, render
+from pcc.gaussians.projection import Projected, project_gaussians
+from pcc.gaussians.render import ALPHA_MAX, ALPHA_MIN, T_MIN, render
 from pcc.io.cameras import Camera, look_at
 
 pytestmark = pytest.mark.skipif(
@@ -134,43 +134,43 @@ def test_background_gradient():
 
 def test_composite_gradcheck_float64():
     """Finite differences (torch.autograd.gradcheck) of the compiled compositing itself, w.r.t.
-    every column of the per-Gaussian table and the background. Opacities stay below the 0.99
-    clamp and the perturbations (1e-6) are far too small to move a pair across a cut-off."""
+    every per-Gaussian input and the background. Opacities stay below the 0.99 clamp and the
+    perturbations (1e-6) are far too small to move a pair across a cut-off."""
     g = torch.Generator().manual_seed(4)
     n, width, height = 5, 20, 14
-    table = torch.zeros(n, 10, dtype=torch.float64)
-    table[:, 0] = torch.rand(n, generator=g, dtype=torch.float64) * 12 + 4  # u
-    table[:, 1] = torch.rand(n, generator=g, dtype=torch.float64) * 6 + 4  # v
-    sx = torch.rand(n, generator=g, dtype=torch.float64) * 3 + 2
-    sy = torch.rand(n, generator=g, dtype=torch.float64) * 3 + 2
-    rho = torch.rand(n, generator=g, dtype=torch.float64) * 0.8 - 0.4
+    f64 = torch.float64
+    means2d = torch.stack(
+        [
+            torch.rand(n, generator=g, dtype=f64) * 12 + 4,
+            torch.rand(n, generator=g, dtype=f64) * 6 + 4,
+        ],
+        1,
+    )  # [N, 2]
+    sx = torch.rand(n, generator=g, dtype=f64) * 3 + 2
+    sy = torch.rand(n, generator=g, dtype=f64) * 3 + 2
+    rho = torch.rand(n, generator=g, dtype=f64) * 0.8 - 0.4
     det = (sx * sy) ** 2 * (1 - rho**2)
-    table[:, 2] = sy**2 / det  # conic of [[sx^2, rho sx sy], [rho sx sy, sy^2]]
-    table[:, 3] = -rho * sx * sy / det
-    table[:, 4] = sx**2 / det
-    table[:, 5] = torch.tensor([0.9, 0.6, 0.8, 0.7, 0.95], dtype=torch.float64)
-    table[:, 6:9] = torch.rand(n, 3, generator=g, dtype=torch.float64)
-    table[:, 9] = torch.arange(1, n + 1, dtype=torch.float64)
+    # conic of [[sx^2, rho sx sy], [rho sx sy, sy^2]]
+    conics = torch.stack([sy**2 / det, -rho * sx * sy / det, sx**2 / det], 1)  # [N, 3]
+    opacities = torch.tensor([0.9, 0.6, 0.8, 0.7, 0.95], dtype=f64)
+    colors = torch.rand(n, 3, generator=g, dtype=f64)
+    depths = torch.tensor([3.0, 1.0, 5.0, 2.0, 4.0], dtype=f64)  # not in input order
     rect = torch.tensor([[0, 0, 2, 1]] * n, dtype=torch.int64)  # every tile of a 20x14 image
     consts = (ALPHA_MAX, ALPHA_MIN, T_MIN)
-    bg = torch.tensor([0.2, 0.4, 0.6], dtype=torch.float64)
+    bg = torch.tensor([0.2, 0.4, 0.6], dtype=f64)
 
-    def fn(tab, background):
-        image, alpha, depth = render_native.composite(
-            tab, rect, background, width, height, 16, consts
-        )
-        return image, alpha, depth
+    def fn(m2, con, op, col, z, background):
+        proj = Projected(m2, z, torch.zeros(n, 2, 2, dtype=f64), con, torch.ones(n), rect)
+        return render_native.composite(proj, op, col, background, width, height, 16, consts)
 
-    assert torch.autograd.gradcheck(
-        fn, (table.requires_grad_(), bg.requires_grad_()), eps=1e-6, atol=1e-7, rtol=1e-5
-    )
-    image, alpha, _ = fn(table, bg)
+    inputs = [t.clone().requires_grad_() for t in (means2d, conics, opacities, colors, depths, bg)]
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5)
+    image, alpha, _ = fn(*inputs)
     assert alpha.max() > 0.9  # the Gaussians overlap and reach high coverage
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_fused_projection_matches_project_gaussians(dtype):
-    from pcc.gaussians.projection import project_gaussians
 
     cam = CAMERAS["odd_offcentre"]
     model = dense_scene(300, seed=12, dtype=dtype)
@@ -202,6 +202,56 @@ def test_fused_projection_gradcheck_float64():
     assert torch.autograd.gradcheck(fn, (means, cov), eps=1e-6, atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_projection_from_rotation_and_scales_matches_the_torch_one(dtype):
+    """project_model builds R diag(s^2) R^T from quaternions and log-scales in C++: same 2D
+    Gaussians, and the same gradients w.r.t. means, quats, log_scales as PyTorch's autograd
+    through GaussianModel.covariances() and project_gaussians."""
+    cam = CAMERAS["odd_offcentre"]
+    model = dense_scene(300, seed=14, dtype=dtype)
+    with torch.no_grad():
+        model.quats.mul_(torch.linspace(0.3, 3.0, 300, dtype=dtype)[:, None])  # not unit
+    g = torch.Generator().manual_seed(1)
+    weights = [torch.randn(300, k, generator=g, dtype=torch.float64).to(dtype) for k in (2, 1, 3)]
+    results = {}
+    for name in ("torch", "native"):
+        params = [
+            t.detach().clone().requires_grad_()
+            for t in (model.means, model.quats, model.log_scales)
+        ]
+        if name == "torch":
+            m = GaussianModel(params[0], params[2], params[1], model.opacity_logits, model.sh)
+            proj = project_gaussians(params[0], m.covariances(), cam)
+        else:
+            proj = render_native.project_model(params[0], params[1], params[2], cam)
+        loss = ((proj.means2d * weights[0]).sum() + (proj.depths * weights[1][:, 0]).sum()
+                + (proj.conics * weights[2] * proj.visible[:, None]).sum())  # fmt: skip
+        loss.backward()
+        results[name] = (proj, [p.grad for p in params])
+    rel = 1e-5 if dtype == torch.float32 else 1e-10
+    (ref, g_ref), (nat, g_nat) = results["torch"], results["native"]
+    for name in ("means2d", "depths", "conics", "cov2d"):
+        assert_close_rel(getattr(nat, name), getattr(ref, name), rel, name)
+    assert torch.equal(nat.radii, ref.radii) and torch.equal(nat.tile_rect, ref.tile_rect)
+    for name, a, b in zip(("means", "quats", "log_scales"), g_nat, g_ref):
+        assert b.abs().max() > 0
+        assert_close_rel(a, b, rel, name)
+
+
+def test_projection_from_rotation_and_scales_gradcheck_float64():
+    cam = CAMERAS["close_up"]
+    model = dense_scene(10, seed=15, dtype=torch.float64)
+    inputs = [
+        t.detach().clone().requires_grad_() for t in (model.means, model.quats, model.log_scales)
+    ]
+
+    def fn(m, q, s):
+        p = render_native.project_model(m, q, s, cam)
+        return p.means2d, p.depths, p.conics
+
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-6, rtol=1e-5)
+
+
 def test_two_threads_give_the_same_image_and_gradients():
     cam = CAMERAS["square"]
     model = dense_scene(300, seed=8, dtype=torch.float32)
@@ -218,6 +268,65 @@ def test_two_threads_give_the_same_image_and_gradients():
         assert_close_rel(g_two[name], g_one[name], 1e-6, name)
 
 
+@pytest.mark.parametrize("degree", [0, 1, 2, 3])
+@pytest.mark.parametrize("clamp", [True, False])
+def test_compiled_sh_colours_match_gaussian_colors(degree, clamp):
+    """sh_colors (C++) against the PyTorch gaussian_colors: colours and the gradients w.r.t. SH
+    coefficients and means, float64 and float32."""
+    from pcc.gaussians.render import gaussian_colors
+
+    cam = CAMERAS["odd_offcentre"]
+    for dtype, rel in ((torch.float64, 1e-10), (torch.float32, 1e-5)):
+        model = dense_scene(300, seed=17 + degree, dtype=dtype)
+        with torch.no_grad():
+            model.sh.mul_(3.0)  # some colours below 0, so the clamp matters
+        w = torch.randn(300, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+        results = []
+        for fn in (gaussian_colors, render_native.sh_colors):
+            m = model.clone().requires_grad_()
+            colors = fn(m, cam, degree, clamp=clamp)
+            (colors * w.to(dtype)).sum().backward()
+            g_means = m.means.grad  # None from PyTorch at degree 0 (no direction in the graph)
+            results.append((colors.detach(), m.sh.grad, torch.zeros_like(m.means) if g_means is None
+                            else g_means))  # fmt: skip
+        (c_ref, s_ref, m_ref), (c_nat, s_nat, m_nat) = results
+        assert_close_rel(c_nat, c_ref, rel, "colours")
+        assert_close_rel(s_nat, s_ref, rel, "sh grad")
+        assert_close_rel(m_nat, m_ref, rel, "means grad")
+        assert (not clamp) or bool((c_ref == 0).any())
+        assert (degree == 0) == (m_ref.abs().max() == 0)
+
+
+def test_compiled_sh_colours_gradcheck_float64():
+    cam = CAMERAS["close_up"]
+    model = dense_scene(8, seed=18, dtype=torch.float64)
+
+    def fn(sh, means):
+        m = GaussianModel(means, model.log_scales, model.quats, model.opacity_logits, sh)
+        return render_native.sh_colors(m, cam, 3, clamp=False)
+
+    inputs = (
+        model.sh.detach().clone().requires_grad_(),
+        model.means.detach().clone().requires_grad_(),
+    )
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_saved_pairs_serve_a_repeated_backward():
+    """The forward pass keeps its composited pairs for the backward pass; a second backward
+    through the same graph (retain_graph) reads them again and gives the same gradients."""
+    cam = CAMERAS["square"]
+    model = dense_scene(200, seed=16, dtype=torch.float64).requires_grad_()
+    out = render(model, cam, backend="native")
+    loss = (out.image**2).sum() + out.alpha.sum()
+    first = torch.autograd.grad(loss, list(model.tensors().values()), retain_graph=True)
+    second = torch.autograd.grad(loss, list(model.tensors().values()))
+    for a, b in zip(first, second):
+        assert torch.equal(a, b)
+    with torch.no_grad():  # no pairs kept without a graph; same image
+        assert torch.equal(render(model, cam, backend="native").image, out.image.detach())
+
+
 def test_empty_and_invisible_scenes_backpropagate_zeros():
     cam = CAMERAS["square"]
     empty = render(GaussianModel.empty(dtype=torch.float32), cam, background=(0.1, 0.2, 0.3))
@@ -228,16 +337,22 @@ def test_empty_and_invisible_scenes_backpropagate_zeros():
     assert torch.all(model.means.grad == 0) and torch.all(model.opacity_logits.grad == 0)
 
 
-def test_native_table_is_in_depth_order():
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_depth_order_matches_the_torch_renderers(dtype):
+    """The compiled binning composites the Gaussians _select_pairs does, in its (stable) order."""
     cam = CAMERAS["square"]
-    model = dense_scene(100, seed=2, dtype=torch.float32)
-    from pcc.gaussians.projection import project_gaussians
-
+    model = dense_scene(400, seed=2, dtype=dtype)
+    with torch.no_grad():  # ties (stable order), culled and faint Gaussians
+        model.means[10:20] = model.means[5]
+        model.means[20:25, 1] = -5.0
+        model.opacity_logits[25:40] = -8.0
     proj = project_gaussians(model.means, model.covariances(), cam)
-    table, rect = native_table(proj, model.opacities, torch.zeros(100, 3))
-    assert table.shape[1] == 10 and rect.shape == (table.shape[0], 4)
-    assert torch.all(table[1:, 9] >= table[:-1, 9])
-    assert table.shape[0] == int((proj.visible & (model.opacities >= ALPHA_MIN)).sum())
+    opac = model.opacities.detach()
+    idx = torch.nonzero(proj.visible & (opac >= ALPHA_MIN)).squeeze(1)
+    expected = idx[torch.argsort(proj.depths.detach()[idx], stable=True)]
+    order = render_native.depth_order(proj, opac, cam.width, cam.height, 16, ALPHA_MIN)
+    assert torch.equal(order, expected)
+    assert 0 < order.numel() < 400 - 20
 
 
 # --------------------------------------------------------------------------- choosing, fallback
@@ -294,9 +409,18 @@ def test_environment_variable_and_argument_choose_the_backend(monkeypatch):
 def test_build_command_reports_the_cache_folder(capsys):
     assert render_native.main(["--build"]) == 0
     assert str(render_native.build_dir()) in capsys.readouterr().out
-    assert math.isfinite(render_native.count_pairs(
-        torch.zeros(0, 10), torch.zeros(0, 4, dtype=torch.int64), 8, 8, 16,
-        (ALPHA_MAX, ALPHA_MIN, T_MIN)))  # fmt: skip
+    empty = Projected(
+        torch.zeros(0, 2),
+        torch.zeros(0),
+        torch.zeros(0, 2, 2),
+        torch.zeros(0, 3),
+        torch.zeros(0, dtype=torch.int64),
+        torch.zeros(0, 4, dtype=torch.int64),
+    )
+    pairs = render_native.count_pairs(
+        empty, torch.zeros(0), torch.zeros(0, 3), 8, 8, 16, (ALPHA_MAX, ALPHA_MIN, T_MIN)
+    )
+    assert pairs == 0  # fmt: skip
 
 
 def test_a_stale_build_lock_does_not_hang_the_next_process():

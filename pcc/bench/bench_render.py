@@ -1,8 +1,8 @@
 """Renderer speed: the compiled rasteriser against the PyTorch tile renderer, side by side.
 
-Tables (all float32 on the CPU; times are medians after a warm-up call, in milliseconds of
-*process CPU time*, which on a shared machine is the time the frame would take on an idle core;
-wall times are recorded too):
+Tables (all float32 on the CPU; times are medians after a warm-up call, for both renderers, in
+milliseconds of *process CPU time*, which on a shared machine is closer to the time the frame
+would take on an idle core; wall times and the 1-minute load average are recorded too):
 
 * ``real_scenes``: one thread, forward and forward+backward (``loss = image.sum() + alpha.sum()``),
   native vs PyTorch on two real INRIA-trained scenes from ``../shared/data`` (skipped if absent):
@@ -13,11 +13,33 @@ wall times are recorded too):
   pair for its backward pass, so when a frame has more than ``TORCH_PAIR_LIMIT`` pairs both
   renderers are compared on a centred band of whole tile rows of the same view (``frame``
   says which rows) and the native renderer is also timed on the full frame (``native_full_*``).
-* ``threads``: native only, full frames, 1 and 2 threads (``scaling`` = 1-thread wall time over
-  2-thread wall time; it needs two idle cores to reach 2).
+* ``threads``: native only, full frames, 1 and 2 threads: wall times, pairs per second of wall
+  time, and ``scaling`` = pairs/s at that thread count over pairs/s at one thread (it needs two
+  idle cores to reach 2; on a machine where other jobs keep both cores busy it falls below 1,
+  as torch's own parallel operators then wait for descheduled threads).
 * ``synthetic``: a "trained-like" synthetic scene (sphere + ground plane) at a few sizes.
 * ``vs_dense``: both renderers against the dense per-Gaussian reference
   (:mod:`pcc.gaussians.render_reference`), with the largest image difference.
+
+Measured 2026-12-04 01:51 UTC on the shared 2-core AMD EPYC (load average about 6.7 on 2
+cores, i.e. the frames competed with other jobs; CPU-time ratios, one thread):
+
+===================  =========  ==============  ====================  ==========
+scene                pass       native ms       Mpairs/s native / PT  speed-up
+===================  =========  ==============  ====================  ==========
+kacytran (band)      forward    39              140.5 / 4.53          31.0x
+kacytran (band)      fwd+bwd    91              60.1 / 4.14           14.5x
+biker (153k)         forward    90              55.0 / 4.13           13.3x
+biker (153k)         fwd+bwd    176             28.1 / 2.51           11.2x
+===================  =========  ==============  ====================  ==========
+
+The ratios move by ~20% between runs with the PyTorch renderer's time (ten minutes earlier:
+31.1x / 18.1x / 15.4x / 13.3x). Native full frames: kacytran 314 ms forward (144 Mpairs/s),
+708 ms forward+backward. Two threads at that load: 1.00x / 0.89x (kacytran) and 0.51x / 0.40x
+(biker) of one thread's pairs/s, i.e. no free core to scale to (the compositing alone ran at
+1.0x); near-linear scaling still has to be shown on a quiet machine. The previous renderer
+(session 5), measured at the same load: biker 132 ms forward (12.1x) and 325 ms
+forward+backward (6.6x); kacytran 26.9x / 14.3x, full frame 396 / 1164 ms.
 
 Run: ``python -m pcc.bench render [--quick]`` (quick: 160x120 frames, fewer rows). Taught
 alongside ``notebooks/00_a_3dgs_scene.ipynb``.
@@ -43,7 +65,6 @@ from pcc.gaussians.render import (
     ALPHA_MIN,
     T_MIN,
     gaussian_colors,
-    native_table,
     render,
 )
 from pcc.gaussians.render_reference import render_reference
@@ -113,9 +134,11 @@ def count_pairs(model: GaussianModel, cam: Camera, tile_size: int = 16) -> int:
     """Composited (pixel, Gaussian) pairs of one frame (the same for both renderers)."""
     with torch.no_grad():
         proj = project_gaussians(model.means, model.covariances(), cam, tile_size)
-        table, rect = native_table(proj, model.opacities, gaussian_colors(model, cam))
         consts = (ALPHA_MAX, ALPHA_MIN, T_MIN)
-        return render_native.count_pairs(table, rect, cam.width, cam.height, tile_size, consts)
+        return render_native.count_pairs(
+            proj, model.opacities, gaussian_colors(model, cam), cam.width, cam.height,
+            tile_size, consts,
+        )  # fmt: skip
 
 
 def band(cam: Camera, rows: int) -> tuple[Camera, int]:
@@ -164,7 +187,7 @@ def real_scenes(size: tuple[int, int]) -> list[tuple[str, GaussianModel, Camera]
 
 
 def _real_rows(scenes, repeats: int) -> list[dict]:
-    print("\nnative vs PyTorch renderer, 1 thread, float32, ms of CPU time (wall)")
+    print(f"\nnative vs PyTorch renderer, 1 thread, float32, ms of CPU time (wall); {_load()}")
     header = (
         f"{'scene':>18} {'N':>7} {'frame':>22} {'pass':>8} {'pairs':>10} {'native':>15} "
         f"{'PyTorch':>17} {'Mpair/s':>13} {'speed-up':>8}"
@@ -182,7 +205,7 @@ def _real_rows(scenes, repeats: int) -> list[dict]:
         pairs = count_pairs(model, test_cam)
         for label, fn in PASSES:
             nat = _time(lambda f=fn, m=model, c=test_cam: f(m, c, "native"), repeats)
-            ref = _time(lambda f=fn, m=model, c=test_cam: f(m, c, "torch"), 1, warmup=False)
+            ref = _time(lambda f=fn, m=model, c=test_cam: f(m, c, "torch"), 1)
             full = (
                 nat
                 if test_cam is cam
@@ -196,6 +219,7 @@ def _real_rows(scenes, repeats: int) -> list[dict]:
                 "speedup": ref[1] / nat[1], "speedup_wall": ref[0] / nat[0],
                 "native_full_pairs": full_pairs, "native_full_cpu_ms": full[1],
                 "native_full_ms": full[0], "native_full_mpairs_s": full_pairs / full[1] / 1e3,
+                "load_1min": os.getloadavg()[0],
             }  # fmt: skip
             rows.append(row)
             print(
@@ -213,12 +237,21 @@ def _real_rows(scenes, repeats: int) -> list[dict]:
     return rows
 
 
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1 / 5 / 15 min)"
+
+
 def _thread_rows(scenes, repeats: int) -> list[dict]:
-    print("\nnative renderer, full frames: threads, wall ms (CPU ms)")
-    print(f"{'scene':>18} {'threads':>7} {'forward':>17} {'fwd+bwd':>17} {'scaling':>15}")
+    print(f"\nnative renderer, full frames, 1 and 2 threads ({_load()} before)")
+    print(
+        f"{'scene':>18} {'threads':>7} {'pairs':>10} {'forward wall (CPU) ms':>22} "
+        f"{'Mpair/s':>8} {'fwd+bwd wall (CPU) ms':>22} {'Mpair/s':>8} {'scaling':>13}"
+    )
     rows = []
     for name, model, cam in scenes:
         model = model.detach().requires_grad_()
+        pairs = count_pairs(model, cam)
         times = {}
         for threads in (1, 2):
             torch.set_num_threads(threads)
@@ -227,17 +260,25 @@ def _thread_rows(scenes, repeats: int) -> list[dict]:
             ]
         torch.set_num_threads(1)
         for threads, (fwd, both) in times.items():
+            # scaling: pairs per second of wall time at this thread count over one thread's.
             s_fwd = times[1][0][0] / fwd[0]
             s_both = times[1][1][0] / both[0]
-            rows.append(
-                {"scene": name, "threads": threads, "forward_ms": fwd[0], "forward_cpu_ms": fwd[1],
-                 "fwd_bwd_ms": both[0], "fwd_bwd_cpu_ms": both[1],
-                 "scaling_forward": s_fwd, "scaling_fwd_bwd": s_both}
-            )  # fmt: skip
+            row = {
+                "scene": name, "threads": threads, "pairs": pairs,
+                "forward_ms": fwd[0], "forward_cpu_ms": fwd[1],
+                "forward_mpairs_s": pairs / fwd[0] / 1e3,
+                "fwd_bwd_ms": both[0], "fwd_bwd_cpu_ms": both[1],
+                "fwd_bwd_mpairs_s": pairs / both[0] / 1e3,
+                "scaling_forward": s_fwd, "scaling_fwd_bwd": s_both,
+                "load_1min": os.getloadavg()[0],
+            }  # fmt: skip
+            rows.append(row)
             print(
-                f"{name:>18} {threads:>7} {fwd[0]:>8.0f} ({fwd[1]:>6.0f}) "
-                f"{both[0]:>8.0f} ({both[1]:>6.0f}) {s_fwd:>6.2f}x/{s_both:.2f}x"
+                f"{name:>18} {threads:>7} {pairs:>10} {fwd[0]:>11.0f} ({fwd[1]:>8.0f}) "
+                f"{row['forward_mpairs_s']:>8.1f} {both[0]:>11.0f} ({both[1]:>8.0f}) "
+                f"{row['fwd_bwd_mpairs_s']:>8.1f} {s_fwd:>5.2f}x/{s_both:.2f}x"
             )
+    print(f"({_load()} after)")
     return rows
 
 

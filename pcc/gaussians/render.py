@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pcc.gaussians.model import GaussianModel, quaternion_to_rotation
+from pcc.gaussians.model import GaussianModel
 from pcc.gaussians.projection import Projected, camera_tensors, project_gaussians
 from pcc.gaussians.sh import sh_to_color, view_directions
 from pcc.io.cameras import Camera
@@ -312,33 +312,6 @@ def composite(
     )
 
 
-def native_table(
-    proj: Projected,
-    opacities: torch.Tensor,  # [N]
-    colors: torch.Tensor,  # [N, 3]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The rows the compiled rasteriser composites, front to back: ``table [V, 10]`` (u, v,
-    conic a, b, c, opacity, r, g, b, depth; differentiable) and their tile rectangles
-    ``[V, 4]``. ``V`` counts the visible Gaussians with opacity >= 1/255, in the depth order of
-    :func:`_select_pairs` (stable, so ties keep the model's order)."""
-    with torch.no_grad():
-        idx = torch.nonzero(proj.visible & (opacities.detach() >= ALPHA_MIN)).squeeze(1)  # [V]
-        idx = idx[torch.argsort(proj.depths.detach()[idx], stable=True)]
-    table = torch.cat(
-        [proj.means2d, proj.conics, opacities[:, None], colors, proj.depths[:, None]], dim=1
-    ).index_select(0, idx)
-    return table, proj.tile_rect.index_select(0, idx)
-
-
-def _composite_native(proj, opacities, colors, camera, bg, tile_size):
-    from pcc.gaussians import render_native
-
-    table, rect = native_table(proj, opacities, colors)
-    return render_native.composite(
-        table, rect, bg, camera.width, camera.height, tile_size, (ALPHA_MAX, ALPHA_MIN, T_MIN)
-    )
-
-
 def resolve_backend(backend: str | None, device: torch.device) -> str:
     """``"native"`` or ``"torch"`` (see :func:`pcc.gaussians.render_native.resolve_backend`)."""
     from pcc.gaussians import render_native
@@ -380,15 +353,13 @@ def render(
     n = len(model)
     dtype, device = model.dtype, model.device
     native = resolve_backend(backend, device) == "native"
-    factor = None
-    if cov3d is None and native:
-        # The compiled projection takes the factor R diag(s) of build_covariance's R S S^T R^T.
-        factor = quaternion_to_rotation(model.quats) * torch.exp(model.log_scales)[:, None, :]
-    elif cov3d is None:
-        cov3d = model.covariances()
-    elif tuple(cov3d.shape) != (n, 3, 3):
+    if cov3d is not None and tuple(cov3d.shape) != (n, 3, 3):
         raise ValueError(f"cov3d must have shape [{n}, 3, 3], got {tuple(cov3d.shape)}")
-    if colors is None:
+    if colors is None and native:
+        from pcc.gaussians import render_native
+
+        colors = render_native.sh_colors(model, camera, sh_degree, clamp=clamp_colors)
+    elif colors is None:
         colors = gaussian_colors(model, camera, sh_degree, clamp=clamp_colors)
     elif tuple(colors.shape) != (n, 3):
         raise ValueError(f"colors must have shape [{n}, 3], got {tuple(colors.shape)}")
@@ -401,11 +372,16 @@ def render(
     if native:
         from pcc.gaussians import render_native
 
-        if factor is not None:
-            proj = render_native.project(model.means, factor, camera, tile_size, factor=True)
+        if cov3d is None:  # build_covariance's R S S^T R^T, built and differentiated in C++
+            proj = render_native.project_model(
+                model.means, model.quats, model.log_scales, camera, tile_size
+            )
         else:
             proj = render_native.project(model.means, cov3d.to(dtype), camera, tile_size)
-        image, alpha, depth = _composite_native(proj, opacities, colors, camera, bg, tile_size)
+        image, alpha, depth = render_native.composite(
+            proj, opacities, colors, bg, camera.width, camera.height, tile_size,
+            (ALPHA_MAX, ALPHA_MIN, T_MIN),
+        )  # fmt: skip
         return RenderOutput(
             image=image,
             alpha=alpha,
@@ -414,6 +390,8 @@ def render(
             visible=proj.visible,
             means2d=proj.means2d,
         )
+    if cov3d is None:
+        cov3d = model.covariances()
     proj = project_gaussians(model.means, cov3d.to(dtype), camera, tile_size)
     pairs = _select_pairs(
         proj, opacities, camera.width, camera.height, tile_size, budget=CANDIDATE_BUDGET

@@ -1,6 +1,7 @@
 """Committed small files of each format decode to known hashes (issue 14): a change that breaks
-old files fails here. The files are ``tools/fuzz.py``'s seed files (``seed_files``); the current
-encoders must also still write the octree and ``.pcc3dgs`` files byte for byte."""
+old files fails here. The files are ``tools/fuzz.py``'s seed files (``seed_files``) and a version 2
+``.pcc3dgs`` (``model_v2.pcc3dgs``, grid positions); the current encoders must also still write the
+octree and ``.pcc3dgs`` files byte for byte."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from pcc.c3dgs.compressed_model import QUANTIZED_FIELDS
 from pcc.c3dgs.storage_npz import load_npz
-from pcc.c3dgs.storage_pcc import load_pcc
+from pcc.c3dgs.storage_pcc import encode, load_pcc
 from pcc.pointcloud.octree_codec import decode_octree
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +44,24 @@ def test_c3dgs_files_decode_to_the_same_known_model(name):
     q = load(GOLDEN / name)
     assert (len(q), q.sh_degree) == (60, 1)
     assert _model_hash(q) == "d33871bceb63a9a0"
+
+
+def test_c3dgs_version_2_file_decodes_to_its_known_model():
+    """A ``.pcc3dgs`` version 2 file (grid positions, fewer levels), written before the coders
+    moved to :mod:`pcc.coding`; the current decoder reads it and re-encodes it byte for byte."""
+    path = GOLDEN / "model_v2.pcc3dgs"
+    data = path.read_bytes()
+    assert data[5] == 2 and hashlib.sha256(data).hexdigest()[:16] == "127bcb31aa7d10cb"
+    q = load_pcc(path)
+    assert (len(q), q.sh_degree, q.position_grid.bits) == (60, 1, 10)
+    assert _model_hash(q) == "ea9dd3dd9291dd21"
+    assert encode(q) == data
+
+
+def test_c3dgs_version_1_file_re_encodes_byte_for_byte():
+    data = (GOLDEN / "model.pcc3dgs").read_bytes()
+    assert data[5] == 1
+    assert encode(load_pcc(GOLDEN / "model.pcc3dgs")) == data
 
 
 def test_encoders_still_write_the_same_bytes(tmp_path):

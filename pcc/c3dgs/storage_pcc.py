@@ -2,22 +2,20 @@
 
 It stores exactly the :class:`~pcc.c3dgs.compressed_model.QuantizedGaussians` that the npz stores
 (so both decode to the same model), but replaces DEFLATE by range coding
-(``constriction.stream.queue``) with models chosen per stream:
+(``constriction.stream.queue``) with models chosen per stream. This module is the format (header,
+which stream holds what, the container); the coders are generic and live in :mod:`pcc.coding`:
 
 * every int8 stream (per-Gaussian opacity and log-magnitude, table columns grouped by SH band or
-  column) is coded with either an *adaptive* categorical model (counts start at 1/2 and are updated
-  after every block of symbols; nothing is transmitted) or a *static* one (the histogram is sent as
-  LEB128 varints); the encoder keeps the smaller, a mode byte tells the decoder which;
+  column, :func:`_table_groups`) is coded by :func:`pcc.coding.categorical.encode_symbols`:
+  adaptive counts, a static histogram, or adaptive counts over "repeat previous" symbols,
+  whichever is smallest (a mode byte tells the decoder which);
 * index streams use the first-use order that :func:`~pcc.c3dgs.compressed_model.finalize` gives
-  the table rows: a row's first occurrence is coded as an escape symbol (its number is implied),
-  an index used by one of the last 32 distinct rows as its rank in that recency list, anything
-  else as the row among those already seen; adaptive counts;
-* fp16 positions: mapped to order-preserving 16-bit keys whose bits are interleaved to 48-bit
-  Morton codes; sorted codes are sent as gaps (a bucket ``bit_length(gap)`` with an adaptive
-  model plus the raw bits below the leading one); unsorted input falls back to per-axis deltas;
-* grid positions (version 2, flag 4: :class:`~pcc.c3dgs.compressed_model.PositionGrid`): the
-  integer grid coordinates, as Morton-code gaps (:func:`pcc.coding.morton.morton_encode`) the
-  same way, or per-axis deltas when unsorted.
+  the table rows (:mod:`pcc.coding.first_use`: escape for a row's first occurrence, a rank in a
+  recency list of 32, else the row; adaptive counts), or ``encode_symbols`` if not in that order;
+* positions (:mod:`pcc.c3dgs.storage_positions`): fp16 positions (version 1) or integer grid
+  coordinates (version 2, flag 4: :class:`~pcc.c3dgs.compressed_model.PositionGrid`) as sorted
+  Morton-code gaps, else per-axis deltas, bucket-coded (:mod:`pcc.coding.buckets`);
+* the container is :mod:`pcc.coding.framing` with a u8 stream count and u32 lengths.
 
 Layout (little endian)::
 
@@ -28,8 +26,8 @@ Layout (little endian)::
     u32 CRC-32 of everything above
 
 Version 1 files (fp16 positions; what the encoder still writes for fp16 models, byte for byte)
-and version 2 files (grid positions) are both decoded. Any truncation or corruption is reported as :class:`~pcc.errors.BitstreamError`. Taught in
-``notebooks/05_storage_and_evaluation.ipynb``.
+and version 2 files (grid positions) are both decoded. Any truncation or corruption is reported
+as :class:`~pcc.errors.BitstreamError`. Taught in ``notebooks/05_storage_and_evaluation.ipynb``.
 """
 
 from __future__ import annotations
@@ -37,24 +35,37 @@ from __future__ import annotations
 import math
 import os
 import struct
-import zlib
 
-import constriction
 import numpy as np
 import torch
 
-from pcc.c3dgs.compressed_model import (
-    QUANTIZED_FIELDS,
-    PositionGrid,
-    QuantizedGaussians,
-    fp16_morton_codes,
-    half_to_ordered,
-    morton_decode_keys,
-    ordered_to_half,
-)
+from pcc.c3dgs.compressed_model import QUANTIZED_FIELDS, PositionGrid, QuantizedGaussians
 from pcc.c3dgs.quantize import QParams
-from pcc.coding import bytes_to_words, read_varints, write_varints
-from pcc.coding.morton import MAX_BITS, morton_decode, morton_encode
+from pcc.c3dgs.storage_positions import (  # noqa: F401 - re-exported (the stream's old address)
+    POS_AXIS_DELTAS,
+    POS_MORTON_GAPS,
+    decode_grid_positions,
+    decode_positions,
+    encode_grid_positions,
+    encode_positions,
+)
+from pcc.coding.buckets import MANTISSA_ROWS as _MANTISSA_ROWS  # noqa: F401 - re-exported
+from pcc.coding.categorical import (  # noqa: F401 - re-exported (their old address)
+    MODE_ADAPTIVE,
+    MODE_REPEAT,
+    MODE_STATIC,
+    PRIOR,
+    decode_symbols,
+    encode_symbols,
+)
+from pcc.coding.first_use import (  # noqa: F401 - RECENCY re-exported
+    RECENCY,
+    decode_first_use_indices,
+    encode_first_use_indices,
+    is_first_use_order,
+)
+from pcc.coding.framing import ByteReader, append_crc32, check_crc32, pack_streams, read_streams
+from pcc.coding.morton import MAX_BITS
 from pcc.errors import BitstreamError
 from pcc.io.atomic import write_bytes_atomic
 
@@ -68,387 +79,6 @@ _GRID = struct.Struct("<3ffB")
 FLAG_COLOR_FIRST_USE = 1
 FLAG_SHAPE_FIRST_USE = 2
 FLAG_POSITION_GRID = 4  # version 2
-MODE_ADAPTIVE, MODE_STATIC, MODE_REPEAT = 0, 1, 2
-PRIOR = 0.5
-
-
-def _queue():
-    return constriction.stream.queue
-
-
-def _categorical(counts: np.ndarray):
-    probs = counts.astype(np.float64)
-    return constriction.stream.model.Categorical(probs / probs.sum(), perfect=False)
-
-
-def _blocks(n: int) -> list[tuple[int, int]]:
-    """Block boundaries of the adaptive coders: 32, 64, ..., 2048, 2048, ... symbols."""
-    out, start, size = [], 0, 32
-    while start < n:
-        out.append((start, min(n, start + size)))
-        start += size
-        size = min(2 * size, 2048)
-    return out
-
-
-# --------------------------------------------------------------------------- varints
-def _write_varints(values: np.ndarray) -> bytes:
-    return write_varints(values)
-
-
-def _read_varints(data: bytes, count: int, pos: int) -> tuple[np.ndarray, int]:
-    return read_varints(data, count, pos, what="histogram in a static-model stream")
-
-
-def _words(data: bytes) -> np.ndarray:
-    return bytes_to_words(data, "<", what="range-coder payload")
-
-
-# --------------------------------------------------------------------------- categorical streams
-def _encode_adaptive(symbols: np.ndarray, alphabet: int) -> bytes:
-    enc = _queue().RangeEncoder()
-    counts = np.full(alphabet, PRIOR)
-    for a, b in _blocks(symbols.size):
-        block = symbols[a:b]
-        enc.encode(block.astype(np.int32), _categorical(counts))
-        counts += np.bincount(block, minlength=alphabet)
-    return enc.get_compressed().tobytes()
-
-
-def _decode_adaptive(data: bytes, n: int, alphabet: int) -> np.ndarray:
-    dec = _queue().RangeDecoder(_words(data))
-    counts = np.full(alphabet, PRIOR)
-    out = np.empty(n, dtype=np.int64)
-    for a, b in _blocks(n):
-        block = np.asarray(dec.decode(_categorical(counts), b - a), dtype=np.int64)
-        out[a:b] = block
-        counts += np.bincount(block, minlength=alphabet)
-    return out
-
-
-def _encode_static(symbols: np.ndarray, alphabet: int) -> bytes:
-    hist = np.bincount(symbols, minlength=alphabet)
-    enc = _queue().RangeEncoder()
-    if symbols.size:
-        enc.encode(symbols.astype(np.int32), _categorical(hist))
-    return _write_varints(hist) + enc.get_compressed().tobytes()
-
-
-def _decode_static(data: bytes, n: int, alphabet: int) -> np.ndarray:
-    hist, pos = _read_varints(data, alphabet, 0)
-    if int(hist.sum()) != n:
-        raise BitstreamError(
-            None, f"static histogram counts {int(hist.sum())} symbols, expected {n}"
-        )
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    dec = _queue().RangeDecoder(_words(data[pos:]))
-    return np.asarray(dec.decode(_categorical(hist), n), dtype=np.int64)
-
-
-def _to_repeat(symbols: np.ndarray, alphabet: int) -> np.ndarray:
-    """Replace every symbol equal to its predecessor by the extra symbol ``alphabet``."""
-    prev = np.concatenate([[-1], symbols[:-1]])
-    return np.where(symbols == prev, alphabet, symbols)
-
-
-def _from_repeat(symbols: np.ndarray, alphabet: int) -> np.ndarray:
-    out = symbols.copy()
-    rep = np.nonzero(out == alphabet)[0]
-    if rep.size and rep[0] == 0:
-        raise BitstreamError(None, "a repeat symbol at the start of a stream")
-    # a repeat copies the last non-repeat value before it
-    last = np.maximum.accumulate(np.where(out != alphabet, np.arange(out.size), 0))
-    return out[last]
-
-
-def encode_symbols(symbols: np.ndarray, alphabet: int) -> bytes:
-    """Code integers in ``[0, alphabet)``; the smallest of three models wins.
-
-    Modes: adaptive counts; a static histogram; adaptive counts over the symbols with "same as
-    the previous symbol" replaced by an extra symbol (runs of equal values, frequent among
-    Morton-sorted neighbours). Returns ``mode byte + payload``; :func:`decode_symbols` needs ``n``
-    and ``alphabet``.
-    """
-    symbols = np.asarray(symbols, dtype=np.int64).ravel()
-    if symbols.size and (symbols.min() < 0 or symbols.max() >= alphabet):
-        raise ValueError(f"symbols outside [0, {alphabet})")
-    candidates = [
-        bytes([MODE_ADAPTIVE]) + _encode_adaptive(symbols, alphabet),
-        bytes([MODE_STATIC]) + _encode_static(symbols, alphabet),
-        bytes([MODE_REPEAT]) + _encode_adaptive(_to_repeat(symbols, alphabet), alphabet + 1),
-    ]
-    return min(candidates, key=len)
-
-
-def decode_symbols(data: bytes, n: int, alphabet: int) -> np.ndarray:
-    """Inverse of :func:`encode_symbols`.  # [n] int64"""
-    if not data:
-        raise BitstreamError(None, "empty symbol stream")
-    mode, payload = data[0], data[1:]
-    if mode == MODE_ADAPTIVE:
-        out = _decode_adaptive(payload, n, alphabet)
-    elif mode == MODE_STATIC:
-        out = _decode_static(payload, n, alphabet)
-    elif mode == MODE_REPEAT:
-        out = _from_repeat(_decode_adaptive(payload, n, alphabet + 1), alphabet)
-    else:
-        raise BitstreamError(None, f"unknown model mode {mode}")
-    if out.size and (out.min() < 0 or out.max() >= alphabet):
-        raise BitstreamError(None, "decoded symbols outside the alphabet")
-    return out
-
-
-# --------------------------------------------------------------------------- index streams
-def is_first_use_order(indices: np.ndarray) -> bool:
-    """True when every row's first occurrence comes right after all lower rows' first ones."""
-    if indices.size == 0:
-        return True
-    running_max = np.maximum.accumulate(indices)
-    new = np.concatenate([[True], running_max[1:] > running_max[:-1]])
-    return (
-        bool(indices[0] == 0)
-        and bool(np.all(np.diff(running_max[new]) == 1))
-        and bool(np.all(indices[~new] <= running_max[~new]))
-    )
-
-
-RECENCY = 32  # distinct indices remembered by the index coder
-
-
-def _index_counts(rows: int) -> np.ndarray:
-    counts = np.zeros(RECENCY + rows + 1)
-    counts[:RECENCY] = 1.0  # recency ranks
-    counts[RECENCY + rows] = 1.0  # escape (a new row)
-    return counts
-
-
-def _update_index_counts(counts: np.ndarray, symbols: np.ndarray, rows: int) -> None:
-    """Add this block's symbols; a newly introduced row starts with a count of 1/2."""
-    counts += np.bincount(symbols, minlength=counts.size)[: counts.size]
-    n_new = int((symbols == RECENCY + rows).sum())
-    if n_new:
-        seen = int((counts[RECENCY : RECENCY + rows] > 0).sum())  # rows introduced before
-        counts[RECENCY + seen : RECENCY + seen + n_new] += 0.5
-
-
-def encode_first_use_indices(indices: np.ndarray, rows: int) -> bytes:
-    """Indices in first-use order with a recency list and adaptive counts.
-
-    Each index becomes one symbol: its rank ``r < 32`` in the list of the 32 most recently used
-    distinct indices (Morton-sorted neighbours often share codebook rows; rank 0 is "same as the
-    previous Gaussian"); else ``32 + rows`` (escape) for a row's first occurrence (its number is
-    implied: the next unused row); else ``32 + row``. Counts are updated after every block; a
-    row's plain symbol gets count 1/2 when the row is introduced, so unseen rows cost nothing.
-    """
-    idx = np.asarray(indices, dtype=np.int64)
-    symbols = np.empty(idx.size, dtype=np.int64)
-    recent: list[int] = []
-    next_row = 0
-    for i, v in enumerate(idx.tolist()):
-        if v in recent:
-            r = recent.index(v)
-            symbols[i] = r
-            del recent[r]
-        elif v == next_row:
-            symbols[i] = RECENCY + rows
-            next_row += 1
-        else:
-            symbols[i] = RECENCY + v
-        recent.insert(0, v)
-        if len(recent) > RECENCY:
-            recent.pop()
-    enc = _queue().RangeEncoder()
-    counts = _index_counts(rows)
-    for a, b in _blocks(idx.size):
-        enc.encode(symbols[a:b].astype(np.int32), _categorical(counts))
-        _update_index_counts(counts, symbols[a:b], rows)
-    return enc.get_compressed().tobytes()
-
-
-def decode_first_use_indices(data: bytes, n: int, rows: int) -> np.ndarray:
-    """Inverse of :func:`encode_first_use_indices`.  # [n] int64"""
-    dec = _queue().RangeDecoder(_words(data))
-    counts = _index_counts(rows)
-    out = np.empty(n, dtype=np.int64)
-    recent: list[int] = []
-    next_row = 0
-    for a, b in _blocks(n):
-        symbols = np.asarray(dec.decode(_categorical(counts), b - a), dtype=np.int64)
-        for i, s in enumerate(symbols.tolist()):
-            if s < RECENCY:
-                if s >= len(recent):
-                    raise BitstreamError(None, "index stream refers past its recency list")
-                v = recent.pop(s)
-            elif s == RECENCY + rows:
-                if next_row >= rows:
-                    raise BitstreamError(None, "index stream introduces more rows than exist")
-                v = next_row
-                next_row += 1
-            else:
-                v = s - RECENCY
-                if v >= next_row:
-                    raise BitstreamError(None, "index stream refers to a row before its first use")
-            out[a + i] = v
-            recent.insert(0, v)
-            if len(recent) > RECENCY:
-                recent.pop()
-        _update_index_counts(counts, symbols, rows)
-    if n and next_row != rows:
-        raise BitstreamError(None, f"index stream used {next_row} of {rows} table rows")
-    return out
-
-
-# --------------------------------------------------------------------------- positions
-def _bucket_code(values: np.ndarray, signed: bool) -> bytes:
-    """Integers as ``bit_length(|v|)`` (adaptive model) + sign + the bits below the leading one."""
-    mags = np.abs(values)
-    b = np.zeros_like(mags)
-    nz = mags > 0
-    b[nz] = np.floor(np.log2(mags[nz].astype(np.float64))).astype(np.int64) + 1
-    # float log2 can be off by one near powers of two for big values: fix exactly
-    b[nz] += (mags[nz] >> b[nz]) > 0
-    b[nz] -= (mags[nz] >> (b[nz] - 1)) == 0
-    width = int(b.max()) if b.size else 0
-    extra = int(signed)
-    lens = np.where(b > 0, b - 1 + extra, 0)
-    starts = np.cumsum(lens) - lens
-    bits = np.zeros(int(lens.sum()), dtype=np.uint8)
-    if signed:
-        sel = b > 0
-        bits[starts[sel]] = (values[sel] < 0).astype(np.uint8)
-    if width > 1:
-        j = np.arange(width - 1)[None, :]  # bit j below the leading one, MSB first
-        valid = j < (b - 1)[:, None]
-        shift = np.clip((b - 2)[:, None] - j, 0, None)
-        mant = (mags[:, None] >> shift) & 1
-        pos = starts[:, None] + extra + j
-        bits[pos[valid]] = mant[valid]
-    coded = encode_symbols(b, 64)
-    raw = np.packbits(bits).tobytes()
-    return struct.pack("<II", len(coded), len(raw)) + coded + raw
-
-
-_MANTISSA_ROWS = 1 << 16
-
-
-def _bucket_decode(data: bytes, pos: int, n: int, signed: bool) -> tuple[np.ndarray, int]:
-    if pos + 8 > len(data):
-        raise BitstreamError(None, "truncated position stream")
-    n_coded, n_raw = struct.unpack_from("<II", data, pos)
-    pos += 8
-    if pos + n_coded + n_raw > len(data):
-        raise BitstreamError(None, "truncated position stream")
-    b = decode_symbols(data[pos : pos + n_coded], n, 64)
-    bits = np.unpackbits(np.frombuffer(data[pos + n_coded : pos + n_coded + n_raw], np.uint8))
-    pos += n_coded + n_raw
-    if b.size and b.max() > 62:
-        raise BitstreamError(None, "corrupt position bucket")
-    extra = int(signed)
-    lens = np.where(b > 0, b - 1 + extra, 0)
-    if int(lens.sum()) > bits.size:
-        raise BitstreamError(None, "position mantissa bits are truncated")
-    starts = np.cumsum(lens) - lens
-    width = int(b.max()) if b.size else 0
-    mag = np.where(b > 0, np.left_shift(1, np.clip(b - 1, 0, None)), 0).astype(np.int64)
-    if width > 1:
-        j = np.arange(width - 1)[None, :]
-        for lo in range(0, b.size, _MANTISSA_ROWS):  # bounded [rows, width] temporaries
-            hi = lo + _MANTISSA_ROWS
-            bb, st = b[lo:hi], starts[lo:hi]
-            valid = j < (bb - 1)[:, None]
-            idx = np.where(valid, st[:, None] + extra + j, 0)
-            mant = np.where(valid, bits[idx], 0).astype(np.int64)
-            shift = np.clip((bb - 2)[:, None] - j, 0, None)
-            mag[lo:hi] += (mant << shift).sum(1)
-    if signed:
-        sign = np.where(b > 0, bits[np.where(b > 0, starts, 0)], 0)
-        mag = np.where(sign == 1, -mag, mag)
-    return mag, pos
-
-
-POS_AXIS_DELTAS, POS_MORTON_GAPS = 0, 1
-
-
-def encode_positions(means: np.ndarray) -> bytes:
-    """fp16 ``[N, 3]`` positions, exactly.
-
-    If the Gaussians are sorted by :func:`~pcc.c3dgs.compressed_model.fp16_morton_codes` (as
-    :func:`~pcc.c3dgs.compressed_model.finalize` leaves them), the non-decreasing 48-bit codes are
-    sent as gaps (this exploits the known order: about ``log2 N`` bits per point less than coding
-    each point alone); otherwise each axis's order-preserving keys are sent as differences.
-    """
-    m16 = torch.from_numpy(np.ascontiguousarray(means, dtype=np.float16))
-    codes = fp16_morton_codes(m16).numpy()
-    if codes.size == 0 or np.all(np.diff(codes) >= 0):
-        gaps = np.diff(codes, prepend=np.int64(0))
-        return bytes([POS_MORTON_GAPS]) + _bucket_code(gaps, signed=False)
-    keys = half_to_ordered(m16).numpy()
-    deltas = np.diff(keys, axis=0, prepend=np.zeros((1, 3), dtype=np.int64))
-    return bytes([POS_AXIS_DELTAS]) + b"".join(_bucket_code(deltas[:, a], True) for a in range(3))
-
-
-def decode_positions(data: bytes, n: int) -> np.ndarray:
-    """Inverse of :func:`encode_positions`.  # [n, 3] float16"""
-    if not data:
-        raise BitstreamError(None, "empty position stream")
-    mode, pos = data[0], 1
-    if mode == POS_MORTON_GAPS:
-        gaps, pos = _bucket_decode(data, pos, n, signed=False)
-        codes = np.cumsum(gaps)
-        if codes.size and (codes.min() < 0 or codes.max() >= 2**48):
-            raise BitstreamError(None, "decoded Morton codes out of range")
-        keys = morton_decode_keys(torch.from_numpy(codes)).numpy()
-    elif mode == POS_AXIS_DELTAS:
-        keys = np.zeros((n, 3), dtype=np.int64)
-        for axis in range(3):
-            deltas, pos = _bucket_decode(data, pos, n, signed=True)
-            keys[:, axis] = np.cumsum(deltas)
-    else:
-        raise BitstreamError(None, f"unknown position mode {mode}")
-    if pos != len(data):
-        raise BitstreamError(None, "trailing bytes in the position stream")
-    if keys.size and (keys.min() < 0 or keys.max() > 0xFFFF):
-        raise BitstreamError(None, "decoded positions out of the fp16 range")
-    return ordered_to_half(torch.from_numpy(keys)).numpy()
-
-
-def encode_grid_positions(coords: np.ndarray) -> bytes:
-    """Integer grid coordinates ``[N, 3]`` (a :class:`PositionGrid`'s), exactly: sorted Morton
-    codes as gaps (as :func:`encode_positions`), else per-axis signed deltas."""
-    coords = np.asarray(coords, dtype=np.int64).reshape(-1, 3)
-    codes = morton_encode(coords).astype(np.int64)
-    if codes.size == 0 or np.all(np.diff(codes) >= 0):
-        gaps = np.diff(codes, prepend=np.int64(0))
-        return bytes([POS_MORTON_GAPS]) + _bucket_code(gaps, signed=False)
-    deltas = np.diff(coords, axis=0, prepend=np.zeros((1, 3), dtype=np.int64))
-    return bytes([POS_AXIS_DELTAS]) + b"".join(_bucket_code(deltas[:, a], True) for a in range(3))
-
-
-def decode_grid_positions(data: bytes, n: int, bits: int) -> np.ndarray:
-    """Inverse of :func:`encode_grid_positions`; coordinates checked against ``[0, 2^bits)``.
-    # [n, 3] int64"""
-    if not data:
-        raise BitstreamError(None, "empty position stream")
-    mode, pos = data[0], 1
-    if mode == POS_MORTON_GAPS:
-        gaps, pos = _bucket_decode(data, pos, n, signed=False)
-        codes = np.cumsum(gaps)
-        if codes.size and (codes.min() < 0 or codes.max() >= 2 ** (3 * bits)):
-            raise BitstreamError(None, "decoded Morton codes outside the position grid")
-        coords = morton_decode(codes.astype(np.uint64))
-    elif mode == POS_AXIS_DELTAS:
-        coords = np.zeros((n, 3), dtype=np.int64)
-        for axis in range(3):
-            deltas, pos = _bucket_decode(data, pos, n, signed=True)
-            coords[:, axis] = np.cumsum(deltas)
-    else:
-        raise BitstreamError(None, f"unknown position mode {mode}")
-    if pos != len(data):
-        raise BitstreamError(None, "trailing bytes in the position stream")
-    if coords.size and (coords.min() < 0 or coords.max() >= 1 << bits):
-        raise BitstreamError(None, "decoded positions outside the position grid")
-    return coords
 
 
 # --------------------------------------------------------------------------- table groups
@@ -560,13 +190,9 @@ def encode_streams(q: QuantizedGaussians) -> tuple[bytes, list[tuple[str, bytes]
 
 
 def frame(header: bytes, streams: list[bytes]) -> bytes:
-    """Header + stream count + length-prefixed streams + CRC-32: the container layout."""
-    out = bytearray(header)
-    out += struct.pack("<B", len(streams))
-    for s in streams:
-        out += struct.pack("<I", len(s)) + s
-    out += struct.pack("<I", zlib.crc32(bytes(out)))
-    return bytes(out)
+    """Header + stream count + length-prefixed streams + CRC-32: the container layout
+    (:mod:`pcc.coding.framing` with a u8 count and u32 lengths)."""
+    return append_crc32(bytes(header) + pack_streams(streams, count_fmt="<B", length_fmt="<I"))
 
 
 def encode(q: QuantizedGaussians) -> bytes:
@@ -623,9 +249,10 @@ def _decode(data: bytes) -> QuantizedGaussians:
         raise BitstreamError(
             None, f"unsupported .pcc3dgs version {data[5]} (expected one of {VERSIONS})"
         )
-    (crc,) = struct.unpack_from("<I", data, len(data) - 4)
-    if zlib.crc32(data[:-4]) != crc:
-        raise BitstreamError(None, "checksum mismatch: the file is truncated or corrupt")
+    try:
+        body = check_crc32(data)
+    except BitstreamError:
+        raise BitstreamError(None, "checksum mismatch: the file is truncated or corrupt") from None
     _, _, n, deg, m_c, m_g, flags = _HEADER.unpack_from(data, 0)
     check_counts(n, deg, m_c, m_g, flags, len(data))
     pos = _HEADER.size
@@ -646,17 +273,9 @@ def _decode(data: bytes) -> QuantizedGaussians:
         if not (finite and step > 0 and 1 <= bits <= MAX_BITS):
             raise BitstreamError(None, f"position grid: step {step}, {bits} bits")
         grid = PositionGrid((ox, oy, oz), step, bits)
-    (n_streams,) = struct.unpack_from("<B", data, pos)
-    pos += 1
-    streams = []
-    for _ in range(n_streams):
-        (length,) = struct.unpack_from("<I", data, pos)
-        pos += 4
-        if pos + length > len(data) - 4:
-            raise BitstreamError(None, "a stream runs past the end of the file")
-        streams.append(data[pos : pos + length])
-        pos += length
-    if pos != len(data) - 4:
+    reader = ByteReader(body, pos=pos)
+    streams = read_streams(reader, count_fmt="<B", length_fmt="<I")
+    if reader.remaining:
         raise BitstreamError(None, "unexpected bytes after the last stream")
     rest_coeffs = (deg + 1) ** 2 - 1
     sizes = {

@@ -1,10 +1,15 @@
-"""Coding primitives shared by every codec of pcc (bottom layer: imports only ``pcc.errors``).
+"""Coding primitives shared by every codec of pcc (bottom layer: imports only ``pcc.errors``
+and constriction).
 
 * :mod:`pcc.coding.morton` -- Morton (Z-order) interleaving of integer 3D coordinates;
 * :mod:`pcc.coding.varint` -- LEB128 variable-length unsigned integers;
 * :mod:`pcc.coding.words` -- constriction's ``uint32`` word arrays <-> bytes, in an explicit
   byte order (each container keeps the order it has always written, so old files decode);
-* :mod:`pcc.coding.framing` -- bounds-checked reads, length-prefixed streams, CRC-32 trailer.
+* :mod:`pcc.coding.framing` -- bounds-checked reads, length-prefixed streams, CRC-32 trailer;
+* :mod:`pcc.coding.categorical` -- range-coded symbol streams (adaptive, static or "repeat"
+  categorical models, the smallest wins);
+* :mod:`pcc.coding.first_use` -- table indices in first-use order (escape, recency ranks);
+* :mod:`pcc.coding.buckets` -- integers as a coded bit length plus raw bits (Elias-gamma style).
 
 Taught in ``notebooks/10_point_clouds_and_octrees.ipynb``.
 """

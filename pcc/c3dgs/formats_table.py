@@ -27,7 +27,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from pcc.c3dgs.pipeline import (
-    _downscale,
     background_for,
     compress,
     evaluate,
@@ -38,6 +37,7 @@ from pcc.c3dgs.presets import get_preset
 from pcc.c3dgs.stages import store
 from pcc.gaussians.model import GaussianModel
 from pcc.io.cameras import Camera
+from pcc.io.images import downscale_cameras
 from pcc.io.splat_formats import load_splat_any, save_splat_any
 
 __all__ = ["VIEWER_FORMATS", "viewer_formats", "format_rows", "scene_format_rows"]
@@ -173,7 +173,7 @@ def scene_format_rows(
     train, _, _ = scene_cameras(model, input_path, data_dir, cfg, bg)
     eval_cfg = replace(get_preset("default"), max_image_width=eval_width)
     _, test, _ = scene_cameras(model, input_path, data_dir, eval_cfg, bg)
-    test = _downscale(test, eval_width)[:max_views]
+    test = downscale_cameras(test, eval_width)[:max_views]  # orbit views may be wider
     result, compress_s = _timed(lambda: compress(model, train, cfg, progress=progress))
     out_dir.mkdir(parents=True, exist_ok=True)
     compressed = out_dir / f"{scene}_pipeline.pcc3dgs"

@@ -39,16 +39,16 @@ def register(subparsers) -> None:
 
 
 def main(args) -> int:
-    from pcc.c3dgs.pipeline import _downscale, load_any_model, with_rendered_targets
-    from pcc.c3dgs.stages import evaluate_views
+    from pcc.c3dgs.pipeline import load_any_model, with_rendered_targets
+    from pcc.gaussians.quality import evaluate_views
     from pcc.io.cameras import orbit_cameras_for_points
+    from pcc.io.scene_views import camera_source, load_views
 
     bg = (1.0, 1.0, 1.0) if args.white_background else (0.0, 0.0, 0.0)
     model = load_any_model(args.input)
     if args.data:
-        from pcc.io.datasets import load_dataset
-
-        cams = _downscale(load_dataset(args.data, args.split, background=bg), args.width)
+        views = camera_source(args.input, args.data)  # the dataset given
+        cams = load_views(views, args.split, background=bg, max_width=args.width)
         source = f"dataset:{args.split}"
     else:
         ref = load_any_model(args.reference)

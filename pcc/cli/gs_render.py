@@ -128,19 +128,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _default_background(input_path: Path) -> tuple[float, float, float]:
-    from pcc.io.inria_model import read_cfg_args
-
-    cfg_path = input_path / "cfg_args"
-    if input_path.is_dir() and cfg_path.is_file():
-        try:
-            if read_cfg_args(cfg_path).get("white_background"):
-                return (1.0, 1.0, 1.0)
-        except FormatError:
-            pass
-    return (0.0, 0.0, 0.0)
-
-
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem) or "view"
 
@@ -150,9 +137,13 @@ def run(args: argparse.Namespace) -> int:
     from pcc.gaussians.render import render
     from pcc.io.atomic import SameFileError, refuse_same_file
     from pcc.io.cameras import orbit_cameras_for_points
-    from pcc.io.datasets import load_dataset
-    from pcc.io.inria_model import read_cameras_json
     from pcc.io.nerf import save_png
+    from pcc.io.scene_views import (
+        CameraSource,
+        background_from_cfg_args,
+        camera_source,
+        load_views,
+    )
     from pcc.metrics.image import psnr, ssim
 
     input_path = Path(args.input)
@@ -168,12 +159,11 @@ def run(args: argparse.Namespace) -> int:
         raise FormatError(
             input_path, f"--sh-degree {sh_degree} not in 0..{model.sh_degree} (the model's degree)"
         )
-    background = args.background or _default_background(input_path)
+    background = args.background or background_from_cfg_args(input_path)
 
-    if args.orbit is not None or (
-        args.data is None and not (input_path.is_dir() and (input_path / "cameras.json").is_file())
-    ):
-        source = "orbit"
+    source = camera_source(input_path, args.data, use_cfg_args=False)
+    if args.orbit is not None or source.kind == "orbit":
+        source = CameraSource("orbit")
         width, height = args.size
         cameras = orbit_cameras_for_points(
             model.means.detach().cpu().double().numpy(),
@@ -184,16 +174,11 @@ def run(args: argparse.Namespace) -> int:
             elevation_deg=args.elevation,
             up=args.up,
         )
-    elif args.data is not None:
-        source = "dataset"
-        cameras = load_dataset(
-            args.data, args.split, background, args.scale, max_images=args.max_images
+    else:  # a dataset's split, or every view of the model directory's cameras.json
+        split = args.split if source.kind == "dataset" else "all"
+        cameras = load_views(
+            source, split, background=background, scale=args.scale, max_images=args.max_images
         )
-    else:
-        source = "cameras.json"
-        cameras = read_cameras_json(input_path / "cameras.json")
-        if args.scale != 1.0:
-            cameras = [c.scaled(args.scale) for c in cameras]
     if args.max_images is not None:
         cameras = cameras[: args.max_images]
 
@@ -221,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = {
         "input": str(input_path),
-        "cameras": source,
+        "cameras": source.kind,
         "n_gaussians": len(model),
         "sh_degree": sh_degree,
         "n_images": len(cameras),

@@ -10,7 +10,7 @@ instant-ngp style keys ``fl_x fl_y cx cy w h`` are present (top level or per fra
 
 RGBA images are composited on ``background`` in linear [0, 1] values:
 ``rgb * a + background * (1 - a)``; down-scaling is an exact area (box) filter applied after
-compositing, to the colour and to the alpha.
+compositing, to the colour and to the alpha (the image helpers are :mod:`pcc.io.images`).
 
 :func:`write_nerf_synthetic` is the exact inverse (up to 8-bit PNG quantisation): it is what the
 synthetic dataset generator uses. Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
@@ -29,8 +29,15 @@ import torch
 from PIL import Image
 
 from pcc.errors import FormatError
-from pcc.io.atomic import atomic_path, write_text_atomic
+from pcc.io.atomic import write_text_atomic
 from pcc.io.cameras import Camera
+from pcc.io.images import (  # the image helpers used to live here: re-exported
+    area_weights,
+    composite,
+    load_image_rgba,
+    resize_area,
+    save_png,
+)
 
 __all__ = [
     "read_nerf_synthetic",
@@ -41,89 +48,6 @@ __all__ = [
     "area_weights",
     "save_png",
 ]
-
-
-# ----------------------------------------------------------------------------- images
-def load_image_rgba(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
-    """Decode an image file -> ``(rgb [H, W, 3] float32 in [0, 1], alpha [H, W] or None)``."""
-    path = Path(path)
-    try:
-        with Image.open(path) as img:
-            img.load()
-            mode = img.mode
-            if mode.startswith("I"):  # 16/32-bit greyscale
-                grey = np.asarray(img, dtype=np.float32)
-                grey = grey / (65535.0 if mode.startswith("I;16") or grey.max() > 255 else 255.0)
-                return np.repeat(grey[..., None], 3, axis=2), None
-            has_alpha = mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-            arr = np.asarray(img.convert("RGBA" if has_alpha else "RGB"), dtype=np.float32) / 255.0
-    except FileNotFoundError:
-        raise FormatError(path, "image file not found") from None
-    except OSError as err:
-        raise FormatError(path, f"cannot decode image: {err}") from None
-    if has_alpha:
-        return np.ascontiguousarray(arr[..., :3]), np.ascontiguousarray(arr[..., 3])
-    return arr, None
-
-
-def composite(rgb: np.ndarray, alpha: np.ndarray | None, background) -> np.ndarray:
-    """``rgb * alpha + background * (1 - alpha)``: ``[H, W, 3]``, ``[H, W]`` -> ``[H, W, 3]``."""
-    if alpha is None:
-        return rgb
-    bg = np.asarray(background, dtype=np.float32).reshape(1, 1, 3)
-    a = alpha[..., None]
-    return (rgb * a + bg * (1.0 - a)).astype(np.float32)
-
-
-def area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """``[n_out, n_in]`` weights of exact area resampling along one axis.
-
-    Output pixel ``i`` covers the input interval ``[i s, (i + 1) s)`` with ``s = n_in / n_out``;
-    input pixel ``j`` contributes its overlap with that interval, divided by ``s``.
-    """
-    s = n_in / n_out
-    lo = np.arange(n_out)[:, None] * s  # [n_out, 1]
-    j = np.arange(n_in)[None, :]  # [1, n_in]
-    overlap = np.clip(np.minimum(lo + s, j + 1) - np.maximum(lo, j), 0.0, None)
-    return overlap / s
-
-
-def resize_area(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Exact area (box) resampling of ``[H, W]`` or ``[H, W, C]`` float images to ``width x height``.
-
-    Each output pixel is the average of the input area it covers, partial pixels weighted by their
-    overlap, so a factor-2 reduction is the mean of 2x2 blocks and the image mean is preserved.
-    """
-    if image.shape[1] == width and image.shape[0] == height:
-        return image
-    h_in, w_in = image.shape[:2]
-    if h_in % height == 0 and w_in % width == 0:  # integer factors: the mean of k x k blocks
-        fy, fx = h_in // height, w_in // width
-        blocks = image.astype(np.float64).reshape(height, fy, width, fx, *image.shape[2:])
-        return blocks.mean(axis=(1, 3)).astype(np.float32)
-    wy = area_weights(image.shape[0], height)  # [height, H]
-    wx = area_weights(image.shape[1], width)  # [width, W]
-    flat = image.astype(np.float64).reshape(image.shape[0], image.shape[1], -1)  # [H, W, C]
-    rows = np.tensordot(wy, flat, axes=(1, 0))  # [height, W, C]
-    out = (rows.transpose(0, 2, 1) @ wx.T).transpose(0, 2, 1)  # [height, width, C]
-    return out.reshape(height, width, *image.shape[2:]).astype(np.float32)
-
-
-def save_png(path: str | os.PathLike, rgb, alpha=None) -> None:
-    """Write ``rgb [H, W, 3]`` (and optional ``alpha [H, W]``) in [0, 1] as an 8-bit PNG, atomically."""
-    rgb = np.asarray(torch.as_tensor(rgb).detach().cpu().float().numpy())
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"save_png: rgb must be [H, W, 3], got {rgb.shape}")
-    channels = [rgb]
-    if alpha is not None:
-        alpha = np.asarray(torch.as_tensor(alpha).detach().cpu().float().numpy())
-        if alpha.shape != rgb.shape[:2]:
-            raise ValueError(f"save_png: alpha shape {alpha.shape} != {rgb.shape[:2]}")
-        channels.append(alpha[..., None])
-    data = np.concatenate(channels, axis=2)
-    data = np.round(np.clip(np.nan_to_num(data), 0.0, 1.0) * 255.0).astype(np.uint8)
-    with atomic_path(path) as tmp:
-        Image.fromarray(data, mode="RGBA" if alpha is not None else "RGB").save(tmp, format="PNG")
 
 
 # ----------------------------------------------------------------------------- cameras

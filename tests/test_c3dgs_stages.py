@@ -234,3 +234,17 @@ def test_pruning_curve_ranks_gaussians(setup):
     assert least.psnr_per_view.shape == (2, len(test))
     assert least.psnr[0] == most.psnr[0]  # nothing removed yet
     assert least.psnr[1] > most.psnr[1]  # removing the least sensitive hurts less
+
+
+def test_stages_package_exports_every_stage_from_one_module_each():
+    """``stages`` is a package of one module per step; every public name resolves through it and
+    comes from a module of that package (or the shared quality loop)."""
+    import importlib
+
+    for name in stages.__all__:
+        obj = getattr(stages, name)
+        home = obj.__module__
+        assert home.startswith("pcc.c3dgs.stages.") or home == "pcc.gaussians.quality", name
+        assert getattr(importlib.import_module(home), name) is obj
+    # the names that are also submodules of pcc.c3dgs stay functions here
+    assert callable(stages.sensitivity) and callable(stages.prune) and callable(stages.finetune)

@@ -42,7 +42,14 @@ from pcc.errors import FormatError
 from pcc.gaussians.model import GaussianModel
 from pcc.gaussians.render import render
 from pcc.io.atomic import write_text_atomic
-from pcc.io.cameras import Camera, orbit_cameras_for_points
+from pcc.io.cameras import Camera
+from pcc.io.scene_views import (
+    background_from_cfg_args,
+    camera_source,
+    dataset_from_cfg_args,  # noqa: F401 - re-exported (its old address)
+    load_views,
+    orbit_train_test,
+)
 from pcc.timing import Timings
 
 FORMATS = ("npz", "pcc")
@@ -240,54 +247,6 @@ def with_rendered_targets(
     ]
 
 
-def _downscale(cameras: Sequence[Camera], max_width: int) -> list[Camera]:
-    out = []
-    for c in cameras:
-        if c.width > max_width:
-            img = c.image
-            small = c.scaled(max_width / c.width)
-            if img is not None:
-                x = img.permute(2, 0, 1)[None]
-                x = torch.nn.functional.interpolate(
-                    x, size=(small.height, small.width), mode="area"
-                )
-                small = replace(small, image=x[0].permute(1, 2, 0).contiguous())
-            out.append(small)
-        else:
-            out.append(c)
-    return out
-
-
-def dataset_from_cfg_args(model_dir: str | os.PathLike) -> Path | None:
-    """The dataset an INRIA model directory was trained on, if its ``cfg_args`` names one that exists.
-
-    ``source_path`` is tried as written (absolute, or relative to the working directory), then
-    relative to the model directory and to its parent. Returns None when there is no
-    ``cfg_args``, no ``source_path`` or no readable dataset there.
-    """
-    from pcc.io.datasets import detect_dataset
-    from pcc.io.inria_model import read_cfg_args
-
-    model_dir = Path(model_dir)
-    cfg_path = model_dir / "cfg_args"
-    if not model_dir.is_dir() or not cfg_path.is_file():
-        return None
-    try:
-        source = read_cfg_args(cfg_path).get("source_path")
-    except FormatError:
-        return None
-    if not isinstance(source, str) or not source:
-        return None
-    for candidate in (Path(source), model_dir / source, model_dir.parent / source):
-        if candidate.is_dir():
-            try:
-                detect_dataset(candidate)
-            except (FormatError, ValueError, OSError):
-                continue
-            return candidate
-    return None
-
-
 def scene_cameras(
     model: GaussianModel,
     input_path: str | os.PathLike,
@@ -297,64 +256,32 @@ def scene_cameras(
 ) -> tuple[list[Camera], list[Camera], str]:
     """Train and test cameras with target images, and where the targets come from.
 
-    * ``data_dir`` given: the dataset's train and test splits (:func:`pcc.io.datasets.load_dataset`),
-      downscaled to ``cfg.max_image_width``; targets are the real images (``"dataset"``).
-    * else, for an INRIA model directory whose ``cfg_args`` names a ``source_path`` that exists
-      (:func:`dataset_from_cfg_args`): that dataset, as above (``"dataset"``).
+    The cameras are chosen by :func:`pcc.io.scene_views.camera_source`:
+
+    * ``data_dir`` given, or the dataset the model directory's ``cfg_args`` names: its train and
+      test splits downscaled to ``cfg.max_image_width``; targets are the real images
+      (``"dataset"``).
     * else a ``cameras.json`` next to the model: its views (every 8th for testing), targets
       rendered from the uncompressed model (``"uncompressed-renders"``).
-    * else orbit cameras around the scene (train and test on different elevations/azimuths),
-      targets rendered from the uncompressed model.
+    * else orbit cameras around the scene (:func:`pcc.io.scene_views.orbit_train_test`: train
+      and test on different elevations/azimuths), targets rendered from the uncompressed model.
     """
-    if data_dir is None:
-        data_dir = dataset_from_cfg_args(input_path)
-    if data_dir is not None:
-        from pcc.io.datasets import load_dataset
-
-        train = load_dataset(data_dir, "train", background=background)
-        test = load_dataset(data_dir, "test", background=background)
-        return (
-            _downscale(train, cfg.max_image_width),
-            _downscale(test, cfg.max_image_width),
-            "dataset",
+    source = camera_source(input_path, data_dir)
+    if source.kind != "orbit":
+        train, test = (
+            load_views(source, split, background=background, max_width=cfg.max_image_width)
+            for split in ("train", "test")
         )
-    input_path = Path(input_path)
-    cams_json = input_path / "cameras.json" if input_path.is_dir() else None
-    if cams_json is not None and cams_json.is_file():
-        from pcc.io.inria_model import read_cameras_json
-
-        cams = _downscale(read_cameras_json(cams_json), cfg.max_image_width)
-        test = cams[::8]
-        train = [c for i, c in enumerate(cams) if i % 8] or cams
-        return (
-            with_rendered_targets(model, train, background),
-            with_rendered_targets(model, test, background),
-            "uncompressed-renders",
+        if source.kind == "dataset":
+            return train, test, "dataset"
+    else:
+        train, test = orbit_train_test(
+            model.means.detach().numpy(),
+            cfg.orbit_views_train,
+            cfg.orbit_views_test,
+            cfg.orbit_width,
+            cfg.orbit_height,
         )
-    pts = model.means.detach().numpy()
-    w, h = cfg.orbit_width, cfg.orbit_height
-    train = orbit_cameras_for_points(pts, cfg.orbit_views_train // 2, w, h, elevation_deg=15.0)
-    train += orbit_cameras_for_points(
-        pts, cfg.orbit_views_train - len(train), w, h, elevation_deg=40.0
-    )
-    test = orbit_cameras_for_points(pts, cfg.orbit_views_test, w, h, elevation_deg=27.5)
-    # rotate the test orbit by half a step so no test view coincides with a training view
-    from pcc.io.cameras import orbit_cameras, scene_bounds
-
-    lo, hi = scene_bounds(pts)
-    center = (lo + hi) / 2.0
-    dist = float(((test[0].center - center) ** 2).sum() ** 0.5)
-    test = orbit_cameras(
-        center,
-        dist,
-        cfg.orbit_views_test,
-        w,
-        h,
-        elevation_deg=27.5,
-        start_azimuth_deg=180.0 / cfg.orbit_views_test,
-    )
-    for i, c in enumerate(test):
-        c.name = f"orbit_test_{i:03d}"
     return (
         with_rendered_targets(model, train, background),
         with_rendered_targets(model, test, background),
@@ -372,20 +299,8 @@ def input_size(input_path: str | os.PathLike) -> tuple[int, Path]:
     return p.stat().st_size, p
 
 
-def background_for(
-    input_path: str | os.PathLike, white: bool | None = None
-) -> tuple[float, float, float]:
-    """The scene's background colour: white if ``white`` (or, when None, if the model directory's
-    ``cfg_args`` says ``white_background=True``), else black."""
-    input_path = Path(input_path)
-    if white is None:
-        cfg_path = input_path / "cfg_args" if input_path.is_dir() else None
-        white = False
-        if cfg_path is not None and cfg_path.is_file():
-            from pcc.io.inria_model import read_cfg_args
-
-            white = bool(read_cfg_args(cfg_path).get("white_background", False))
-    return (1.0, 1.0, 1.0) if white else (0.0, 0.0, 0.0)
+#: The scene's background colour (white if ``cfg_args`` says so): the one reader, in ``pcc.io``.
+background_for = background_from_cfg_args
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -424,7 +339,8 @@ def run(
     with timings("load"):
         model = load_model(input_path)
         in_bytes, ply_path = input_size(input_path)
-    data_used = data_dir if data_dir is not None else dataset_from_cfg_args(input_path)
+    source = camera_source(input_path, data_dir)
+    data_used = source.path if source.kind == "dataset" else None
     with timings("cameras"):
         train, test, target_source = scene_cameras(model, input_path, data_used, cfg, bg)
     with timings("eval_before"):

@@ -11,6 +11,7 @@ from pcc.errors import FormatError
 from pcc.io.mesh import fan_triangulate, read_mesh, read_off
 from pcc.io.ply import read_ply_elements
 from pcc.io.pointcloud import (
+    POINT_CLOUD_EXTENSIONS,
     PointCloud,
     lzf_decompress,
     read_point_cloud,
@@ -315,12 +316,30 @@ def test_las(shared_data, tmp_path):
     assert 635_000 < pc.points[:, 0].min() < pc.points[:, 0].max() < 639_000
     assert 406 <= pc.points[:, 2].min() and pc.points[:, 2].max() <= 587
     assert pc.colors is not None and pc.colors.std() > 5
-    with pytest.raises(FormatError, match="LAZ"):
-        read_point_cloud(folder / "simple.laz")
     data = (folder / "simple.las").read_bytes()
     (tmp_path / "t.las").write_bytes(data[:-100])
     with pytest.raises(FormatError, match="truncated LAS"):
         read_point_cloud(tmp_path / "t.las")
+
+
+def test_laz_reads_the_same_points_as_las(shared_data, tmp_path):
+    """laspy + lazrs: simple.laz holds the points of simple.las, LAZ-compressed."""
+    from pcc.io.pointcloud.las import read_las
+
+    folder = shared_data / "point_clouds/lidar_las_laspy"
+    las, laz = read_las(folder / "simple.las"), read_las(folder / "simple.laz")
+    np.testing.assert_array_equal(las.points, laz.points)
+    np.testing.assert_array_equal(las.colors, laz.colors)
+    assert not las.notes["las_compressed"] and laz.notes["las_compressed"]
+    big = read_las(folder / "autzen_trim.laz")  # 110,000 points, decoded in one chunk
+    assert len(big) == 110_000 and big.points[:, 2].min() > 400 and big.colors.std() > 5
+    if ".laz" in POINT_CLOUD_EXTENSIONS:  # the dispatcher routes .laz to read_las
+        np.testing.assert_array_equal(read_point_cloud(folder / "simple.laz").points, laz.points)
+    raw = (folder / "simple.laz").read_bytes()
+    for name, blob in [("cut.laz", raw[:-3000]), ("head.laz", raw[:400]), ("no.laz", b"LASF")]:
+        (tmp_path / name).write_bytes(blob)
+        with pytest.raises(FormatError, match=name):
+            read_las(tmp_path / name)
 
 
 def test_truncated_kitti_bin_is_detected(shared_data, tmp_path):

@@ -14,7 +14,7 @@ from pcc.errors import FormatError
 from pcc.io.atomic import write_bytes_atomic
 from pcc.io.off import read_off
 from pcc.io.pointcloud.cloud import PointCloud, check_cloud
-from pcc.io.pointcloud.las import read_las
+from pcc.io.pointcloud.las import LAS_EXTENSIONS, read_las
 from pcc.io.pointcloud.lidar_bin import bin_bytes, read_bin
 from pcc.io.pointcloud.pcd import pcd_bytes, read_pcd
 from pcc.io.pointcloud.ply import ply_cloud_bytes, read_ply_cloud
@@ -22,7 +22,7 @@ from pcc.io.pointcloud.xyz import read_xyz, xyz_bytes
 
 __all__ = ["read_point_cloud", "write_point_cloud", "POINT_CLOUD_EXTENSIONS"]
 
-POINT_CLOUD_EXTENSIONS = (".ply", ".pcd", ".bin", ".xyz", ".txt", ".pts", ".off", ".las")
+POINT_CLOUD_EXTENSIONS = (".ply", ".pcd", ".bin", ".xyz", ".txt", ".pts", ".off", ".las", ".laz")
 _WRITE_DTYPES = {"float32": "f4", "float64": "f8", "int32": "i4"}
 
 
@@ -38,8 +38,8 @@ def read_point_cloud(
         path: ``.ply`` (ascii / binary little or big endian; a mesh PLY yields its vertices),
             ``.pcd`` (ascii / binary / binary_compressed), ``.bin`` (raw float32 records, KITTI
             ``x y z reflectance`` or nuScenes ``x y z intensity ring``), ``.xyz`` / ``.txt`` /
-            ``.pts`` (``x y z [r g b]`` text), ``.off`` (the mesh vertices), ``.las``
-            (uncompressed ASPRS LAS; ``.laz`` is refused with a clear error).
+            ``.pts`` (``x y z [r g b]`` text), ``.off`` (the mesh vertices), ``.las`` /
+            ``.laz`` (ASPRS LAS, uncompressed or LAZ, via laspy).
         drop_nan: drop points with a non-finite coordinate (their count goes to
             ``notes["dropped_nan"]``) instead of raising. The default (None) drops them for PCD,
             where NaN is PCL's "no measurement" marker of organised clouds, and raises elsewhere.
@@ -62,12 +62,8 @@ def read_point_cloud(
         pc = read_bin(path, bin_fields, path.name.lower())
     elif suffix in (".xyz", ".txt", ".pts"):
         pc = read_xyz(path)
-    elif suffix == ".las":
+    elif suffix in LAS_EXTENSIONS:
         pc = read_las(path)
-    elif suffix == ".laz":
-        raise FormatError(
-            path, "LAZ (compressed LAS) is not supported; decompress it to .las first"
-        )
     elif suffix == ".off":
         vertices, _ = read_off(path)
         pc = PointCloud(vertices)

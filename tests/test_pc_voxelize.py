@@ -7,7 +7,11 @@ import pytest
 
 from pcc.coding.morton import morton_decode, morton_encode, morton_encode_reference
 from pcc.pointcloud.canonical import canonical_bunny, canonical_kitti, canonical_modelnet
-from pcc.pointcloud.sampling import sample_mesh_surface, triangle_areas
+from pcc.pointcloud.sampling import (
+    sample_mesh_poisson_disk,
+    sample_mesh_surface,
+    triangle_areas,
+)
 from pcc.pointcloud.voxelize import devoxelize, quantize_coords, unique_coords, voxelize
 
 
@@ -115,6 +119,25 @@ def test_sampling_deterministic_and_density():
         sample_mesh_surface(v, f, 10, density=1.0)
     with pytest.raises(ValueError):
         sample_mesh_surface(v, np.array([[0, 1, 5]]), 10)
+
+
+def test_poisson_disk_samples_are_spread_evenly_and_seeded():
+    """open3d's sample elimination: on a flat square the closest pair of 400 Poisson-disk
+    samples is far apart compared with uniform samples (which clump)."""
+    from scipy.spatial import cKDTree
+
+    v = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
+    f = np.array([[0, 1, 2], [0, 2, 3]])
+    disk = sample_mesh_poisson_disk(v, f, 400, seed=2)
+    uniform = sample_mesh_surface(v, f, 400, seed=2)
+    assert disk.shape == (400, 3) and np.all(disk[:, 2] == 0)
+    assert np.all((disk[:, :2] >= -1e-9) & (disk[:, :2] <= 1 + 1e-9))
+    nearest = [cKDTree(x).query(x, k=2)[0][:, 1] for x in (disk, uniform)]  # [400] each
+    assert nearest[0].min() > 0.02 > nearest[1].min()  # 1 / sqrt(400) = 0.05 is the spacing
+    assert nearest[0].std() / nearest[0].mean() < 0.5 * nearest[1].std() / nearest[1].mean()
+    np.testing.assert_array_equal(disk, sample_mesh_poisson_disk(v, f, 400, seed=2))
+    with pytest.raises(ValueError):
+        sample_mesh_poisson_disk(v, np.array([[0, 1, 5]]), 10)
 
 
 # ---------------------------------------------------------------------------------- canonical

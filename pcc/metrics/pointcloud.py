@@ -8,7 +8,8 @@ metrics for point cloud compression", ICIP), with ``A`` the original and ``B`` t
   The normal ``n_b`` is that of the *reference of the direction* (the cloud searched in): for
   B->A, A's normals; for A->B, B's normals, which pc_error obtains by transferring A's normals
   (each ``a`` adds its normal to ``nn_B(a)``, sums are normalised, unmatched ``b`` take the normal
-  of their nearest ``a``). Missing normals of A are estimated by PCA over ``k`` neighbours.
+  of their nearest ``a``). Missing normals of A are estimated by PCA over ``k`` neighbours
+  (open3d's estimator by default, :func:`estimate_normals`).
 * **Symmetric** value: the worse direction, ``e2 = max(e2_AB, e2_BA)``.
 * **PSNR** = ``10 log10(3 p^2 / e2)`` with the peak ``p`` given explicitly (1023 for 10-bit
   clouds); the 3 is there because ``e2`` sums three coordinate errors. Identical clouds -> inf.
@@ -35,6 +36,7 @@ __all__ = [
     "chamfer",
     "hausdorff",
     "estimate_normals",
+    "NORMAL_METHODS",
     "transfer_normals",
     "evaluate_geometry",
     "bits_per_point",
@@ -82,15 +84,54 @@ def d1_psnr(a, b, peak: float) -> float:
     return psnr_from_mse(max(d1_mse(a, b)), peak)
 
 
-def estimate_normals(points: np.ndarray, k: int = 12) -> np.ndarray:
+NORMAL_METHODS = ("auto", "open3d", "pca")
+
+
+def estimate_normals(points: np.ndarray, k: int = 12, *, method: str = "auto") -> np.ndarray:
     """Unit normals by PCA: the eigenvector of the smallest eigenvalue of the covariance of each
     point's ``k`` nearest neighbours (itself included), as PCL's ``NormalEstimation`` (k = 12 in
     MPEG CTC). Sign is arbitrary (D2 squares the projection). ``[N, 3]`` -> ``[N, 3]`` float64.
+
+    ``method``: ``"open3d"`` (``PointCloud.estimate_normals`` with a k-NN search: the same
+    estimator, 2-3x faster), ``"pca"`` (numpy + scipy, the reference it is tested against) or
+    ``"auto"`` (open3d when it imports, else PCA). On voxelised clouds the two pick different
+    neighbours among points at equal distance, so single normals may differ; D2 PSNR agrees
+    within 0.03 dB (measured: at most 0.005 dB on the 10-bit bunny, 0.003 dB on a ModelNet chair,
+    0.021 dB on the sparse KITTI sweep; ``python -m pcc.bench open3d``, docs/open3d.md).
     """
     points = _as_points(points, "points")
     k = int(min(k, len(points)))
     if k < 3:
         raise ValueError("need at least 3 points to estimate normals")
+    if method not in NORMAL_METHODS:
+        raise ValueError(f"method must be one of {NORMAL_METHODS}, got {method!r}")
+    if method != "pca":
+        o3d = _open3d_or_none()
+        if o3d is not None:
+            return _open3d_normals(o3d, points, k)
+        if method == "open3d":
+            raise ImportError("open3d is not importable; use method='pca'")
+    return _pca_normals(points, k)
+
+
+def _open3d_or_none():
+    try:
+        from pcc._open3d import import_open3d
+
+        return import_open3d()
+    except (ImportError, OSError):
+        return None
+
+
+def _open3d_normals(o3d, points: np.ndarray, k: int) -> np.ndarray:
+    """open3d's k-NN normal estimation (no orientation step). ``[N, 3]`` -> ``[N, 3]`` float64."""
+    cloud = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
+    cloud.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(k))
+    return np.asarray(cloud.normals, dtype=np.float64)
+
+
+def _pca_normals(points: np.ndarray, k: int) -> np.ndarray:
+    """The reference: scipy k-NN + numpy eigh of each ``[3, 3]`` covariance."""
     _, idx = cKDTree(points).query(points, k=k, workers=-1)
     out = np.empty_like(points)
     step = 200_000  # bounds the [n, k, 3] neighbourhood array
@@ -155,7 +196,7 @@ def _given_normals(normals, pts: np.ndarray, name: str) -> np.ndarray:
     return normals
 
 
-def _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k):
+def _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k, method="auto"):
     """D2 both directions from precomputed NN indices (``idx_ab [N]`` into b, ``idx_ba [M]`` into a)."""
     if normals_a is None:
         normals_a = getattr(a, "normals", None)
@@ -164,8 +205,10 @@ def _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k):
     if normals_a is not None:
         normals_a, src_a = _given_normals(normals_a, a_pts, "a"), "a: given"
     else:
-        normals_a = estimate_normals(a_pts, k)
-        src_a = f"a: PCA over k={k} neighbours"
+        if method == "auto":
+            method = "open3d" if _open3d_or_none() is not None else "pca"
+        normals_a = estimate_normals(a_pts, k, method=method)
+        src_a = f"a: PCA over k={k} neighbours ({method})"
     if normals_b is not None:
         normals_b, src_b = _given_normals(normals_b, b_pts, "b"), "b: given"
     else:
@@ -176,21 +219,28 @@ def _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k):
     return e_ab, e_ba, f"{src_a}; {src_b}"
 
 
-def d2_mse(a, b, *, normals_a=None, normals_b=None, k: int = 12) -> tuple[float, float, str]:
+def d2_mse(
+    a, b, *, normals_a=None, normals_b=None, k: int = 12, normals_method: str = "auto"
+) -> tuple[float, float, str]:
     """Point-to-plane MSE in both directions: ``(e2_AB, e2_BA, normals_source)``.
 
     ``normals_a`` defaults to ``a.normals`` (a :class:`PointCloud`) or PCA over ``k``
-    neighbours; ``normals_b`` defaults to ``b.normals`` or A's normals transferred to B.
+    neighbours (``normals_method``, see :func:`estimate_normals`); ``normals_b`` defaults to
+    ``b.normals`` or A's normals transferred to B.
     """
     a_pts, b_pts = _as_points(a, "a"), _as_points(b, "b")
     idx_ab = nn_sq_distances(a_pts, b_pts)[1]
     idx_ba = nn_sq_distances(b_pts, a_pts)[1]
-    return _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k)
+    return _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k, normals_method)
 
 
-def d2_psnr(a, b, peak: float, *, normals_a=None, normals_b=None, k: int = 12) -> float:
+def d2_psnr(
+    a, b, peak: float, *, normals_a=None, normals_b=None, k: int = 12, normals_method="auto"
+) -> float:
     """Symmetric D2 PSNR (dB): the worse direction of :func:`d2_mse`, peak ``peak``."""
-    e_ab, e_ba, _ = d2_mse(a, b, normals_a=normals_a, normals_b=normals_b, k=k)
+    e_ab, e_ba, _ = d2_mse(
+        a, b, normals_a=normals_a, normals_b=normals_b, k=k, normals_method=normals_method
+    )
     return psnr_from_mse(max(e_ab, e_ba), peak)
 
 
@@ -212,7 +262,9 @@ def hausdorff(a, b) -> float:
     return float(math.sqrt(h))
 
 
-def evaluate_geometry(a, b, peak: float, *, normals_a=None, normals_b=None, k: int = 12) -> dict:
+def evaluate_geometry(
+    a, b, peak: float, *, normals_a=None, normals_b=None, k: int = 12, normals_method="auto"
+) -> dict:
     """All geometry metrics of decoded ``b`` against original ``a`` in one pass of NN searches.
 
     Returns a dict with ``d1_psnr``, ``d2_psnr`` (symmetric, dB), ``d1_mse``, ``d2_mse``
@@ -225,7 +277,9 @@ def evaluate_geometry(a, b, peak: float, *, normals_a=None, normals_b=None, k: i
     sq_ab, idx_ab = nn_sq_distances(a_pts, b_pts)  # [N], [N]
     sq_ba, idx_ba = nn_sq_distances(b_pts, a_pts)  # [M], [M]
     d1_ab, d1_ba = float(sq_ab.mean()), float(sq_ba.mean())
-    d2_ab, d2_ba, source = _d2_core(a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k)
+    d2_ab, d2_ba, source = _d2_core(
+        a, b, a_pts, b_pts, idx_ab, idx_ba, normals_a, normals_b, k, normals_method
+    )
     d1, d2 = max(d1_ab, d1_ba), max(d2_ab, d2_ba)
     return {
         "d1_psnr": psnr_from_mse(d1, peak),

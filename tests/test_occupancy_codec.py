@@ -25,7 +25,7 @@ from pcc.pointcloud.occupancy_model import (
     save_model,
 )
 from pcc.pointcloud.octree import build_octree, level_codes
-from pcc.pointcloud.octree_codec import neighbour_table
+from pcc.pointcloud.octree_context import neighbour_table
 from pcc.pointcloud.shapes import shape_at
 
 

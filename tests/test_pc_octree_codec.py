@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import voxel_sphere_shell
 
 from pcc.errors import BitstreamError
 from pcc.pointcloud import container
 from pcc.pointcloud.octree import build_octree, level_codes, morton_decode
 from pcc.pointcloud.octree_codec import (
+    CODEC_ID,
+    compress_octree,
+    decode_octree,
+    decompress_octree,
+    encode_octree,
+)
+from pcc.pointcloud.octree_context import (
     _CORNER,
     _EDGE,
     _FACE,
     _FAR,
     _PLANS,
     _TABLE_SIZES,
-    CODEC_ID,
     _states,
-    compress_octree,
-    decode_octree,
-    decompress_octree,
-    encode_octree,
     neighbour_table,
     pass_contexts,
 )
@@ -28,15 +31,6 @@ from pcc.pointcloud.octree_codec import (
 
 def _rows(a) -> set:
     return {tuple(int(v) for v in r) for r in np.asarray(a)}
-
-
-def _sphere_shell(radius: float, centre: float, n: int | None = None, seed: int = 0) -> np.ndarray:
-    """Voxelised sphere surface; by default ~20 samples per voxel^2, so it has no holes."""
-    rng = np.random.default_rng(seed)
-    n = int(20 * 4 * np.pi * radius**2) if n is None else n
-    v = rng.normal(size=(n, 3))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return np.unique(np.round(v * radius + centre).astype(np.int64), axis=0)
 
 
 def _full_block(k: int) -> np.ndarray:
@@ -48,7 +42,7 @@ CLOUDS = {
     "single": lambda: np.array([[17, 900, 3]]),
     "origin": lambda: np.zeros((1, 3), np.int64),
     "full_block": lambda: _full_block(4),
-    "shell": lambda: _sphere_shell(30, 100),
+    "shell": lambda: voxel_sphere_shell(30, 100),
     "two_points_far": lambda: np.array([[0, 0, 0], [1 << 16, 5, (1 << 16) - 1]]),
     "duplicates": lambda: np.array([[3, 3, 3]] * 5 + [[4, 3, 3]]),
 }
@@ -126,7 +120,7 @@ def _reference_states(codes, occ_known, group, k, offsets):
 
 @pytest.mark.parametrize("group, k", [(0, 0), (0, 5), (1, 0), (1, 3), (1, 7)])
 def test_contexts_match_slow_reference(group, k):
-    coords = _sphere_shell(12, 20, seed=1)
+    coords = voxel_sphere_shell(12, 20, seed=1)
     bits = 6
     levels = build_octree(coords, bits)
     codes = level_codes(levels, bits)
@@ -168,7 +162,7 @@ def test_neighbour_table_matches_brute_force():
 
 
 def test_lossy_quantisation_round_trip_and_rate():
-    coords = _sphere_shell(40, 300, seed=2)
+    coords = voxel_sphere_shell(40, 300, seed=2)
     lossless = encode_octree(coords)
     previous = lossless
     for step in (2.0, 4.0, 8.0):
@@ -220,7 +214,7 @@ def test_decoder_rejects_foreign_or_inconsistent_containers():
 
 def test_fuzz_mutated_streams_never_hang_or_crash():
     """Mutate the occupancy stream *behind* a valid CRC: each decode raises or returns voxels."""
-    coords = _sphere_shell(8, 16, seed=3)
+    coords = voxel_sphere_shell(8, 16, seed=3)
     data = compress_octree(coords)
     codec, header, (stream,) = container.unpack(data)
     rng = np.random.default_rng(0)
@@ -243,7 +237,7 @@ def test_fuzz_mutated_streams_never_hang_or_crash():
 
 
 def test_fuzz_container_bytes_always_raise():
-    data = compress_octree(_sphere_shell(8, 16, seed=4))
+    data = compress_octree(voxel_sphere_shell(8, 16, seed=4))
     rng = np.random.default_rng(1)
     for trial in range(200):
         mutated = bytearray(data)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import voxel_sphere_shell
 
 from pcc.pointcloud.entropy_coding import encode_bits, encode_bits_segmented
 from pcc.pointcloud.octree import build_octree
 from pcc.pointcloud.octree_codec import decompress_octree, encode_octree
-
-
-def _shell(radius=20.0, centre=40.0, seed=0):
-    rng = np.random.default_rng(seed)
-    v = rng.normal(size=(int(20 * 4 * np.pi * radius**2), 3))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return np.unique(np.round(v * radius + centre).astype(np.int64), axis=0)
 
 
 def test_segmented_stream_is_byte_identical_and_sizes_add_up():
@@ -37,7 +31,7 @@ def test_segmented_stream_is_byte_identical_and_sizes_add_up():
         encode_bits_segmented(bits, p1, np.array([10, 5, 5000]))
 
 
-@pytest.mark.parametrize("coords", [_shell(), np.array([[3, 9, 1]])])
+@pytest.mark.parametrize("coords", [voxel_sphere_shell(), np.array([[3, 9, 1]])])
 def test_level_stats_sum_to_stream_and_file(coords):
     enc = encode_octree(coords)
     assert len(enc.levels) == enc.depth
@@ -49,7 +43,7 @@ def test_level_stats_sum_to_stream_and_file(coords):
 
 
 def test_level_stats_count_nodes_children_and_symbols():
-    coords = _shell()
+    coords = voxel_sphere_shell()
     enc = encode_octree(coords)
     occ = build_octree(coords - coords.min(0), enc.depth)
     for s, o in zip(enc.levels, occ, strict=True):

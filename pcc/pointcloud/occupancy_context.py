@@ -14,7 +14,7 @@ recomputes it exactly. For child ``k`` of a node the features are (all small int
 * **position in the coding order** (16 + 5): one-hot ``(group, k)``; one-hot levels above the
   leaves (0, 1, 2, 3, >= 4);
 * **adaptive statistics** (12): the six chained count models of the octree coder
-  (:class:`pcc.pointcloud.octree_codec.ChainModel`, updated after every chunk of coded symbols)
+  (:class:`pcc.pointcloud.octree_context.ChainModel`, updated after every chunk of coded symbols)
   give, per model, the back-off probability as a quantised logit ``round(8 logit p)`` in
   ``[-64, 64]`` and the context's count as ``min(round(2 log2(1 + n)), 40)``. These let the
   network adapt to the cloud being coded (and mix the count models with what it has learned
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from pcc.pointcloud.octree import morton_decode, morton_encode
-from pcc.pointcloud.octree_codec import ChainModel, neighbour_table, pass_contexts
+from pcc.pointcloud.octree_context import ChainModel, walk_octree
 
 WINDOW = [
     (a, b, c)
@@ -211,56 +211,28 @@ def traverse(depth: int, n_voxels: int, code_chunk, chunk: int = 512, prepare=No
     ``prepare``, ``static`` is replaced by the rows of ``prepare(static of the whole pass)``
     (e.g. a network's first layer, computed once per pass). Shared by the
     encoder, the decoder and the training-data collector, so all three see the same features.
-    The last child of a node whose first seven are empty is certainly occupied and not coded.
+    The order is the octree coder's (:func:`pcc.pointcloud.octree_context.walk_octree`); this adds
+    the parent-level shell (per level) and the static features (per pass).
     Returns the Morton codes of the voxels and the occupancy bytes of every level.
     """
-    from pcc.errors import BitstreamError
-    from pcc.pointcloud.octree import child_codes
+    prev_nbr = [np.zeros((0, 27), np.int64)]  # neighbour table of the previous level
 
-    model = ChainModel()
-    codes = np.zeros(1 if n_voxels else 0, np.int64)
-    levels = []
-    prev_nbr = np.zeros((0, 27), np.int64)  # neighbour table of the previous level
-    for level in range(depth):
-        n = codes.size
-        occ = np.zeros(n + 1, np.int64)  # last entry: sentinel read by empty cells (-1)
-        nbr = neighbour_table(codes, level)
+    def level_setup(level, codes, nbr, levels):
         if level == 0:
-            shell = np.zeros((n, N_SHELL), np.uint8)
+            shell = np.zeros((codes.size, N_SHELL), np.uint8)
         else:
-            shell = shell_from_parents(codes, prev_nbr, levels[-1])
-        prev_nbr = nbr
-        group_of = morton_decode(codes).sum(axis=1) & 1
-        for group in (0, 1):
-            nodes = np.flatnonzero(group_of == group)
-            if nodes.size == 0:
-                continue
-            rows = nbr[nodes]
-            for k in range(8):
-                contexts = pass_contexts(rows, occ, group, k)
-                bits = np.zeros(nodes.size, np.int64)
-                forced = (k == 7) & ((occ[nodes] & 0x7F) == 0)
-                bits[forced] = 1
-                coded = np.flatnonzero(~forced)
-                static = static_features(
-                    rows[coded], shell[nodes[coded]], occ, group, k, depth - 1 - level
-                )
-                if prepare is not None:
-                    static = prepare(static)
-                for start in range(0, coded.size, chunk):
-                    part = coded[start : start + chunk]
-                    ctx = [c[part] for c in contexts]
-                    dyn = dynamic_features(model, ctx)
-                    b = code_chunk(level, nodes[part], k, static[start : start + chunk], dyn)
-                    b = np.asarray(b, dtype=np.int64)
-                    model.update(ctx, b)
-                    bits[part] = b
-                occ[nodes] |= bits << k
-        levels.append(occ[:n].astype(np.uint8))
-        codes = child_codes(codes, levels[-1])
-        if codes.size > n_voxels:
-            raise BitstreamError(
-                None,
-                f"octree level {level + 1} has {codes.size} nodes, more than {n_voxels} voxels",
-            )
-    return codes, levels
+            shell = shell_from_parents(codes, prev_nbr[0], levels[-1])
+        prev_nbr[0] = nbr
+        return shell  # [n, N_SHELL]
+
+    def pass_setup(level, nodes, rows, coded, occ, group, k, shell):
+        static = static_features(rows[coded], shell[nodes[coded]], occ, group, k, depth - 1 - level)
+        return static if prepare is None else prepare(static)
+
+    def code(model, ctx, level, nodes, k, static, start):
+        dyn = dynamic_features(model, ctx)
+        return code_chunk(level, nodes, k, static[start : start + chunk], dyn)
+
+    return walk_octree(
+        depth, n_voxels, code, chunk=chunk, level_setup=level_setup, pass_setup=pass_setup
+    )

@@ -162,3 +162,39 @@ def random_scene(n: int = 60, seed: int = 0, unseen: int = 0):
         opacity_logits=torch.randn(n, generator=g) + 1.0,
         sh=sh,
     )
+
+
+def normal_gaussians(n: int, degree: int = 3, seed: int = 0, spread: float = 1.0):
+    """A seeded ``GaussianModel`` with every raw parameter drawn from a standard normal (means
+    scaled by ``spread``, log-scales shifted by -2): no activation is special-cased, so it suits
+    round trips and shape checks, not rendering (see :func:`random_scene` for a renderable one)."""
+    from pcc.gaussians.model import GaussianModel
+
+    g = torch.Generator().manual_seed(seed)
+    k = (degree + 1) ** 2
+    return GaussianModel(
+        means=torch.randn(n, 3, generator=g) * spread,
+        log_scales=torch.randn(n, 3, generator=g) - 2,
+        quats=torch.randn(n, 4, generator=g),
+        opacity_logits=torch.randn(n, generator=g),
+        sh=torch.randn(n, k, 3, generator=g),
+    )
+
+
+def voxel_sphere_shell(
+    radius: float = 20.0, centre: float = 40.0, n: int | None = None, seed: int = 0
+) -> np.ndarray:
+    """Voxelised sphere surface ``[M, 3]`` int64, unique rows: ``n`` seeded points on the sphere
+    rounded to voxels; by default ~20 samples per voxel^2, so the shell has no holes."""
+    rng = np.random.default_rng(seed)
+    n = int(20 * 4 * np.pi * radius**2) if n is None else n
+    v = rng.normal(size=(n, 3))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return np.unique(np.round(v * radius + centre).astype(np.int64), axis=0)
+
+
+def sphere_shell_block(centre, radius: float, size: int = 32) -> np.ndarray:
+    """Occupancy block ``[S, S, S]`` uint8 of the voxels within 0.87 (half a voxel diagonal) of
+    the sphere ``|p - centre| = radius``: a spherical shell cut by the block."""
+    grid = np.stack(np.meshgrid(*[np.arange(size)] * 3, indexing="ij"), -1).astype(float)
+    return (np.abs(np.linalg.norm(grid - centre, axis=-1) - radius) < 0.87).astype(np.uint8)

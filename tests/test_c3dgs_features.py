@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import normal_gaussians
 
 from pcc.c3dgs.compressed_model import (
     _compact,
@@ -35,15 +36,7 @@ from pcc.gaussians.model import GaussianModel, build_covariance
 
 
 def _random_model(n=40, deg=3, seed=0) -> GaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    k = (deg + 1) ** 2
-    return GaussianModel(
-        means=torch.randn(n, 3, generator=g),
-        log_scales=torch.randn(n, 3, generator=g) - 2,
-        quats=torch.randn(n, 4, generator=g),
-        opacity_logits=torch.randn(n, generator=g),
-        sh=torch.randn(n, k, 3, generator=g),
-    )
+    return normal_gaussians(n, deg, seed)
 
 
 def test_color_features_round_trip():

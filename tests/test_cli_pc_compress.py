@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import voxel_sphere_shell
 
 from pcc.cli import main
 from pcc.io.pointcloud import PointCloud, read_point_cloud, write_point_cloud
@@ -22,10 +23,7 @@ def _run_json(capsys, argv) -> dict:
 
 
 def _voxel_cloud() -> np.ndarray:
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(20000, 3))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return np.unique(np.round(v * 20 + 40).astype(np.int64), axis=0)
+    return voxel_sphere_shell(20, 40, n=20000, seed=0)  # [M, 3] int64
 
 
 def test_integer_cloud_round_trip_is_lossless(tmp_path, capsys):

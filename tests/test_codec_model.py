@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import sphere_shell_block
 
 from pcc.codec.checkpoint import (
     architecture_signature,
@@ -34,9 +35,8 @@ def _available(name: str) -> bool:
 
 def _shell_block(seed=0, size=32):
     rng = np.random.default_rng(seed)
-    grid = np.stack(np.meshgrid(*[np.arange(size)] * 3, indexing="ij"), -1).astype(float)
     centre, radius = rng.uniform(0, size, 3), rng.uniform(size / 3, size)
-    return (np.abs(np.linalg.norm(grid - centre, axis=-1) - radius) < 0.87).astype(np.uint8)
+    return sphere_shell_block(centre, radius, size)  # [S, S, S] uint8
 
 
 def _trained_a_little(model: BlockCodec, steps=3) -> BlockCodec:

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import normal_gaussians
 
 from pcc.gaussians.model import (
     SH_C0,
@@ -19,15 +20,7 @@ from pcc.gaussians.model import (
 
 
 def random_model(n: int, degree: int = 3, seed: int = 0) -> GaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    k = (degree + 1) ** 2
-    return GaussianModel(
-        means=torch.randn(n, 3, generator=g),
-        log_scales=torch.randn(n, 3, generator=g) - 2,
-        quats=torch.randn(n, 4, generator=g),
-        opacity_logits=torch.randn(n, generator=g),
-        sh=torch.randn(n, k, 3, generator=g),
-    )
+    return normal_gaussians(n, degree, seed)
 
 
 def test_shapes_are_validated():

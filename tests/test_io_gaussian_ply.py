@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import normal_gaussians
 from plyfile import PlyData, PlyElement
 
 from pcc.errors import FormatError
@@ -19,10 +20,7 @@ KACY = "gaussian_splats/kacytran_3dgs_sh3/point_cloud_iter7000.ply"
 
 
 def random_model(n: int, degree: int, seed: int = 0) -> GaussianModel:
-    g = torch.Generator().manual_seed(seed)
-    k = (degree + 1) ** 2
-    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
-    return GaussianModel(r(n, 3) * 3, r(n, 3) - 2, r(n, 4), r(n), r(n, k, 3))
+    return normal_gaussians(n, degree, seed, spread=3.0)
 
 
 def assert_same(a: GaussianModel, b: GaussianModel) -> None:

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import voxel_sphere_shell  # noqa: E402
 
 from pcc.pointcloud.octree_codec import encode_octree  # noqa: E402
 from pcc.pointcloud.stats import occupancy_stats  # noqa: E402
@@ -22,10 +23,7 @@ def _close():
 
 
 def _shell():
-    rng = np.random.default_rng(0)
-    v = rng.normal(size=(20000, 3))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return np.unique(np.round(v * 12 + 16).astype(np.int64), axis=0)
+    return voxel_sphere_shell(radius=12.0, centre=16.0, n=20000)
 
 
 def test_level_bits_figure():

@@ -49,6 +49,27 @@ def test_whole_cloud_round_trip_is_bit_exact(model, cloud):
     assert abs(real_latent_bits - encoded.estimated_bits) <= 0.01 * encoded.estimated_bits + 64
 
 
+def test_stage_functions_report_where_the_bytes_go(model, cloud):
+    """encode_point_cloud is its stages: the stream sizes it reports are the container's
+    streams, they add up to the file, and calling the stages by hand gives the same streams."""
+    from pcc.codec.pipeline import block_stage, latent_stage, quantise_stage, side_stage
+
+    encoded = encode_point_cloud(cloud, model, mode="rd", blocks_per_stream=2, quant_step=2.0)
+    _, streams = read_header(encoded.data)
+    sizes = encoded.stream_bytes
+    assert sizes["block_octree"] == len(streams[0]) and sizes["side_info"] == len(streams[1])
+    assert sizes["latents"] == sum(len(s) for s in streams[2:]) > 0
+    assert sum(sizes.values()) == len(encoded.data) and 0 < sizes["container"] < 400
+    coords, position = quantise_stage(np.asarray(cloud), 2.0)
+    assert position["quant_step"] == 2.0 and len(coords) < len(cloud)
+    blocks, bits, octree = block_stage(coords, model.block_size, None)
+    assert octree == streams[0] and len(blocks) == len(encoded.blocks)
+    latents, _, y_hat = latent_stage(model, blocks, 16, 2)
+    assert latents == streams[2:] and torch.equal(y_hat, encoded.y_hat)
+    side, side_bytes = side_stage(model, blocks, y_hat, "rd", 16)
+    assert side == encoded.side and side_bytes == streams[1]
+
+
 def test_per_block_streams_and_batching_do_not_change_the_result(model, cloud):
     one = decompress_point_cloud(compress_point_cloud(cloud, model), model)
     data = compress_point_cloud(cloud, model, blocks_per_stream=2, encode_batch=3)

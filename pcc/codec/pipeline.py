@@ -18,8 +18,11 @@ Low rates: ``quant_step = s > 1`` first quantises the positions to ``round((c - 
 (``round(q s) + origin``). Learned codecs reach their lowest rates this way (PCGCv2 and SparsePCGC
 downscale dense clouds too); the header then records ``quant_step`` and ``origin``.
 
-Container (:mod:`pcc.pointcloud.container`): codec ``"neural"``, a header naming the model and
-its architecture signature, then the streams ``[block octree, counts/thresholds, latents...]``.
+Container (:mod:`pcc.pointcloud.container`; fields and checks in :mod:`pcc.codec.stream_format`):
+codec ``"neural"``, a header naming the model and its architecture signature, then the streams
+``[block octree, counts/thresholds, latents...]``. The encoder is a chain of stage functions
+(:func:`quantise_stage`, :func:`block_stage`, :func:`latent_stage`, :func:`side_stage`);
+:attr:`EncodedCloud.stream_bytes` says how many bytes each stream took.
 The decoder rebuilds the model from the header's name (or the one it is given), checks the
 signature, decodes the latents, runs g_s in batches of ``decode_batch`` blocks and keeps the top-k
 voxels. Encoder-side reconstruction (:func:`reconstruct_blocks`) uses exactly the same code, so the
@@ -30,9 +33,8 @@ Taught in ``notebooks/12_entropy_models.ipynb`` (files, real sizes) and ``notebo
 
 from __future__ import annotations
 
-import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,20 @@ import torch
 from pcc.codec.checkpoint import architecture_signature
 from pcc.codec.model import BlockCodec
 from pcc.codec.registry import load_model, resolve_model
+from pcc.codec.stream_format import (  # re-exported: the format's names were defined here
+    CODEC,
+    DECODER_KEYS,
+    FORMAT_VERSION,
+    MAX_BITS,
+    MAX_BLOCKS,
+    MODES,
+    check_header,
+    pack_counts,
+    read_header,
+    unpack_counts,
+)
+from pcc.codec.stream_format import block_bits as _block_bits
+from pcc.codec.stream_format import split_levels as _split_levels
 from pcc.codec.threshold import rd_optimal_threshold, threshold_occupancy, topk_occupancy
 from pcc.coding.morton import morton_decode
 from pcc.errors import BitstreamError, FormatError
@@ -50,11 +66,6 @@ from pcc.pointcloud import container
 from pcc.pointcloud.blocks import Block, partition_blocks, to_occupancy
 from pcc.pointcloud.octree import build_octree, level_codes
 from pcc.pointcloud.octree_codec import dequantize, quantize
-
-CODEC = "neural"
-FORMAT_VERSION = 2  # 2: point counts packed at a fixed width (1: varints)
-MODES = ("topk", "rd")
-DECODER_KEYS = ("blocks_per_stream", "quant_step", "origin")  # optional keys the decoder reads
 
 
 @dataclass
@@ -66,42 +77,12 @@ class EncodedCloud:
     y_hat: torch.Tensor  # [n_blocks, C, s, s, s] as the decoder will decode it
     side: list[int]  # per block: k (topk) or threshold index (rd)
     estimated_bits: float
+    # bytes per stream: block_octree, side_info, latents and container (header, lengths, CRC);
+    # they add up to len(data): where the bits go
+    stream_bytes: dict[str, int] = field(default_factory=dict)
 
 
 # ----------------------------------------------------------------------------- small helpers
-
-
-def pack_counts(counts: np.ndarray) -> bytes:
-    """Per-block point counts as fixed-width unsigned integers: one byte ``w`` (the bit length of
-    the largest count, 0..24), then the counts' ``w`` bits each, most significant first, packed
-    into bytes (zero padding). About 12 bits per block for the canonical bunny's 32^3 blocks,
-    against 16 for LEB128 varints."""
-    counts = np.asarray(counts, dtype=np.int64).ravel()
-    if counts.size and (counts.min() < 0 or counts.max() >= 1 << 24):
-        raise ValueError("block point counts must be in [0, 2^24)")
-    width = int(counts.max()).bit_length() if counts.size else 0
-    shifts = np.arange(width - 1, -1, -1, dtype=np.int64)  # [w]
-    bits = ((counts[:, None] >> shifts[None, :]) & 1).astype(np.uint8)  # [n, w]
-    return bytes([width]) + np.packbits(bits.ravel()).tobytes()
-
-
-def unpack_counts(data: bytes, count: int) -> np.ndarray:
-    """Inverse of :func:`pack_counts` for ``count`` blocks; BitstreamError on a malformed stream."""
-    if len(data) < 1:
-        raise BitstreamError(None, "empty point-count stream")
-    width = data[0]
-    if width > 24:
-        raise BitstreamError(None, f"point-count width {width} exceeds 24 bits")
-    expected = 1 + (count * width + 7) // 8
-    if len(data) != expected:
-        raise BitstreamError(
-            None, f"point-count stream has {len(data)} bytes, expected {expected} for {count}"
-        )
-    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8, offset=1))
-    if bits[count * width :].any():
-        raise BitstreamError(None, "non-zero padding after the point counts")
-    bits = bits[: count * width].reshape(count, width).astype(np.int64)
-    return (bits << np.arange(width - 1, -1, -1, dtype=np.int64)[None, :]).sum(axis=1)
 
 
 def _resolve(model: str | os.PathLike | BlockCodec) -> tuple[BlockCodec, str]:
@@ -115,13 +96,6 @@ def _resolve(model: str | os.PathLike | BlockCodec) -> tuple[BlockCodec, str]:
     name = str(model) if bundled else str(path.resolve())
     codec.model_name = name
     return codec, name
-
-
-def _block_bits(block_size: int) -> int:
-    bits = int(block_size).bit_length() - 1
-    if 1 << bits != block_size:
-        raise ValueError(f"block size {block_size} is not a power of two")
-    return bits
 
 
 def block_batch(blocks: list[Block], size: int) -> torch.Tensor:  # -> [B, 1, S, S, S] float32
@@ -169,6 +143,90 @@ def _assemble(blocks_origins: np.ndarray, local: list[np.ndarray]) -> np.ndarray
 # ----------------------------------------------------------------------------- encoder
 
 
+def check_encoder_inputs(coords: np.ndarray, mode: str, quant_step: float) -> np.ndarray:
+    """Validate the encoder's arguments; returns ``coords`` ``[N, 3]`` as an array."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not (np.isfinite(quant_step) and quant_step >= 1.0):
+        raise ValueError(f"quant_step must be a finite number >= 1, got {quant_step}")
+    coords = np.asarray(coords)
+    if coords.ndim != 2 or coords.shape[1] != 3 or len(coords) == 0:
+        raise ValueError(f"coords must be a non-empty [N, 3] array, got {coords.shape}")
+    if not np.issubdtype(coords.dtype, np.integer) or coords.min() < 0:
+        raise ValueError("coords must be non-negative integers")
+    return coords
+
+
+def quantise_stage(coords: np.ndarray, quant_step: float) -> tuple[np.ndarray, dict]:
+    """Stage 0, low rates: G-PCC position quantisation ``[N, 3] -> [N', 3]`` and the header keys
+    (``quant_step``, ``origin``) the decoder needs to scale back; identity for ``quant_step`` 1."""
+    if quant_step == 1.0:
+        return coords, {}
+    origin = coords.min(axis=0).astype(np.int64)
+    coords = np.unique(quantize(coords.astype(np.int64), origin, quant_step), axis=0)
+    return coords, {"quant_step": quant_step, "origin": [int(v) for v in origin]}
+
+
+def block_stage(
+    coords: np.ndarray, block_size: int, bits: int | None
+) -> tuple[list[Block], int, bytes]:
+    """Stage 1: cut ``coords [N, 3]`` into ``S^3`` blocks (Morton order) and send the block
+    structure as the raw occupancy bytes of the octree over block indices.
+    Returns ``(blocks, bits, block_octree_stream)``."""
+    block_bits = _block_bits(block_size)
+    needed = max(int(coords.max()).bit_length(), block_bits)
+    bits = needed if bits is None else int(bits)
+    if bits < needed:
+        raise ValueError(f"coordinates need {needed} bits, got bits={bits}")
+    blocks = partition_blocks(coords, block_bits)
+    index_bits = bits - block_bits
+    block_index = np.stack([b.origin >> block_bits for b in blocks])  # [n, 3]
+    if index_bits > 0:
+        octree = np.concatenate(build_octree(block_index, index_bits)).astype(np.uint8).tobytes()
+    else:
+        octree = b""
+    return blocks, bits, octree
+
+
+@torch.no_grad()
+def latent_stage(
+    codec: BlockCodec, blocks: list[Block], encode_batch: int, per_stream: int
+) -> tuple[list[bytes], float, torch.Tensor]:
+    """Stage 2: ``y = g_a(x)`` per block, entropy-coded ``per_stream`` blocks per stream.
+    Returns ``(latent_streams, estimated_bits, y_hat [n, C, s, s, s])``, ``y_hat`` decoded from
+    the streams exactly as the decoder will."""
+    n, size = len(blocks), codec.block_size
+    y = torch.cat(
+        [
+            codec.analyse(block_batch(blocks[s : s + encode_batch], size))
+            for s in range(0, n, encode_batch)
+        ]
+    )  # [n, C, s, s, s]
+    latent_streams, estimate = [], 0.0
+    for s in range(0, n, per_stream):
+        chunk = y[s : s + per_stream]
+        latent_streams.append(codec.entropy.compress(chunk))
+        estimate += float(codec.entropy.estimate_bits(chunk))
+    return latent_streams, estimate, _decode_latents(codec, latent_streams, n, per_stream)
+
+
+@torch.no_grad()
+def side_stage(
+    codec: BlockCodec, blocks: list[Block], y_hat: torch.Tensor, mode: str, decode_batch: int
+) -> tuple[list[int], bytes]:
+    """Stage 3: per block its point count (top-k decoding) or its RD-optimal threshold index.
+    Returns ``(side values, side_info_stream)``."""
+    if mode == "topk":
+        side = [len(b) for b in blocks]
+        return side, pack_counts(np.asarray(side))
+    side = []
+    for start in range(0, len(blocks), decode_batch):
+        logits = codec.synthesise(y_hat[start : start + decode_batch])  # [b, 1, S, S, S]
+        for j in range(logits.shape[0]):
+            side.append(rd_optimal_threshold(logits[j, 0], blocks[start + j].coords))
+    return side, bytes(side)
+
+
 @torch.no_grad()
 def encode_point_cloud(
     coords: np.ndarray,  # [N, 3] non-negative ints
@@ -183,63 +241,19 @@ def encode_point_cloud(
     header_extra: dict | None = None,
 ) -> EncodedCloud:
     """Encode a cloud and also return what the encoder knows (blocks, y_hat, per-block side
-    info, the entropy model's bit estimate). See :func:`compress_point_cloud`."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    info, the entropy model's bit estimate, the bytes of every stream). See
+    :func:`compress_point_cloud`; the stages are :func:`quantise_stage`, :func:`block_stage`,
+    :func:`latent_stage` and :func:`side_stage`."""
     quant_step = float(quant_step)
-    if not (np.isfinite(quant_step) and quant_step >= 1.0):
-        raise ValueError(f"quant_step must be a finite number >= 1, got {quant_step}")
+    coords = check_encoder_inputs(coords, mode, quant_step)
     codec, name = _resolve(model)
     codec.eval()
-    coords = np.asarray(coords)
-    if coords.ndim != 2 or coords.shape[1] != 3 or len(coords) == 0:
-        raise ValueError(f"coords must be a non-empty [N, 3] array, got {coords.shape}")
-    if not np.issubdtype(coords.dtype, np.integer) or coords.min() < 0:
-        raise ValueError("coords must be non-negative integers")
-    position = {}
-    if quant_step != 1.0:  # position quantisation: code the coarser cloud
-        origin = coords.min(axis=0).astype(np.int64)
-        coords = np.unique(quantize(coords.astype(np.int64), origin, quant_step), axis=0)
-        position = {"quant_step": quant_step, "origin": [int(v) for v in origin]}
-    size = codec.block_size
-    block_bits = _block_bits(size)
-    needed = max(int(coords.max()).bit_length(), block_bits)
-    bits = needed if bits is None else int(bits)
-    if bits < needed:
-        raise ValueError(f"coordinates need {needed} bits, got bits={bits}")
-    blocks = partition_blocks(coords, block_bits)
+    coords, position = quantise_stage(coords, quant_step)
+    blocks, bits, octree = block_stage(coords, codec.block_size, bits)
     n = len(blocks)
-    index_bits = bits - block_bits
-    block_index = np.stack([b.origin >> block_bits for b in blocks])  # [n, 3]
-    if index_bits > 0:
-        octree = np.concatenate(build_octree(block_index, index_bits)).astype(np.uint8).tobytes()
-    else:
-        octree = b""
-
-    y = torch.cat(
-        [
-            codec.analyse(block_batch(blocks[s : s + encode_batch], size))
-            for s in range(0, n, encode_batch)
-        ]
-    )  # [n, C, s, s, s]
     per_stream = n if blocks_per_stream <= 0 else int(blocks_per_stream)
-    latent_streams, estimate = [], 0.0
-    for s in range(0, n, per_stream):
-        chunk = y[s : s + per_stream]
-        latent_streams.append(codec.entropy.compress(chunk))
-        estimate += float(codec.entropy.estimate_bits(chunk))
-    y_hat = _decode_latents(codec, latent_streams, n, per_stream)
-
-    if mode == "topk":
-        side = [len(b) for b in blocks]
-        side_bytes = pack_counts(np.asarray(side))
-    else:
-        side = []
-        for start in range(0, n, decode_batch):
-            logits = codec.synthesise(y_hat[start : start + decode_batch])
-            for j in range(logits.shape[0]):
-                side.append(rd_optimal_threshold(logits[j, 0], blocks[start + j].coords))
-        side_bytes = bytes(side)
+    latent_streams, estimate, y_hat = latent_stage(codec, blocks, encode_batch, per_stream)
+    side, side_bytes = side_stage(codec, blocks, y_hat, mode, decode_batch)
 
     # keys the decoder interprets are the codec's alone, present or absent
     header = {k: v for k, v in (header_extra or {}).items() if k not in DECODER_KEYS}
@@ -248,7 +262,7 @@ def encode_point_cloud(
         "model": name,
         "signature": architecture_signature(codec.architecture),
         "bits": bits,
-        "block_size": size,
+        "block_size": codec.block_size,
         "n_blocks": n,
         "mode": mode,
     }
@@ -257,7 +271,13 @@ def encode_point_cloud(
     header |= position
     streams = [octree, side_bytes, *latent_streams]
     data = container.pack(CODEC, header, streams)
-    return EncodedCloud(data, blocks, y_hat, side, estimate)
+    sizes = {
+        "block_octree": len(octree),
+        "side_info": len(side_bytes),
+        "latents": sum(len(s) for s in latent_streams),
+    }
+    sizes["container"] = len(data) - sum(sizes.values())  # header, lengths, CRC
+    return EncodedCloud(data, blocks, y_hat, side, estimate, sizes)
 
 
 def compress_point_cloud(
@@ -284,75 +304,6 @@ def _decode_latents(
         count = min(per_stream, n - i * per_stream)
         parts.append(codec.entropy.decompress(stream, (count, *codec.latent_shape)))
     return torch.cat(parts)  # [n, C, s, s, s]
-
-
-MAX_BITS = 31  # decoded coordinates are int32
-MAX_BLOCKS = 1 << 24
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def check_header(header: dict) -> None:
-    """Type and range checks of every header field the decoder reads, in one place, before
-    anything is built or allocated; :class:`BitstreamError` names the first bad field."""
-
-    def bad(key: str, why: str):
-        raise BitstreamError(None, f"neural-codec header field {key!r} = {header.get(key)!r} {why}")
-
-    required = ("version", "model", "signature", "bits", "block_size", "n_blocks", "mode")
-    missing = [k for k in required if k not in header]
-    if missing:
-        raise BitstreamError(None, f"neural-codec header lacks {missing}")
-    if not _is_int(header["version"]) or header["version"] != FORMAT_VERSION:
-        raise BitstreamError(None, f"unsupported neural-codec version {header['version']!r}")
-    if not isinstance(header["mode"], str) or header["mode"] not in MODES:
-        raise BitstreamError(None, f"unknown decoding mode {header['mode']!r}")
-    for key in ("model", "signature"):  # model "" = an unnamed model, given to the decoder
-        if not isinstance(header[key], str) or len(header[key]) > 4096:
-            bad(key, "is not a string (of at most 4096 characters)")
-        if "\x00" in header[key]:
-            bad(key, "contains a NUL character")
-    size = header["block_size"]
-    if not _is_int(size) or not 1 <= size <= 1024 or size & (size - 1):
-        bad("block_size", "is not a power of two in 1..1024")
-    bits = header["bits"]
-    if not _is_int(bits) or not _block_bits(size) <= bits <= MAX_BITS:
-        bad("bits", f"is not an integer in {_block_bits(size)}..{MAX_BITS}")
-    n = header["n_blocks"]
-    if not _is_int(n) or not 0 <= n <= min(MAX_BLOCKS, 1 << 3 * (bits - _block_bits(size))):
-        bad("n_blocks", "is not a possible number of blocks")
-    if "blocks_per_stream" in header:
-        per = header["blocks_per_stream"]
-        if not _is_int(per) or not 0 <= per <= max(n, 1):
-            bad("blocks_per_stream", f"is not an integer in 0..{max(n, 1)}")
-    if "quant_step" in header:
-        step = header["quant_step"]
-        if not isinstance(step, int | float) or isinstance(step, bool):
-            bad("quant_step", "is not a number")
-        if isinstance(step, int) and not 1 <= step <= 1 << 31:  # before float(): ints are unbounded
-            bad("quant_step", "is not in [1, 2^31]")
-        if not (math.isfinite(step) and 1.0 <= step <= 2.0**31):
-            bad("quant_step", "is not a finite number in [1, 2^31]")
-    if "origin" in header:
-        origin = header["origin"]
-        if not (
-            isinstance(origin, list)
-            and len(origin) == 3
-            and all(_is_int(v) and 0 <= v < 1 << 31 for v in origin)
-        ):
-            bad("origin", "is not three integers in [0, 2^31)")
-
-
-def read_header(data: bytes) -> tuple[dict, list[bytes]]:
-    """Unpack a neural-codec container: ``(header, streams)``; BitstreamError if it is not one
-    or if a header field the decoder reads has the wrong type or an impossible value."""
-    codec_name, header, streams = container.unpack(data)
-    if codec_name != CODEC:
-        raise BitstreamError(None, f"container holds codec {codec_name!r}, not {CODEC!r}")
-    check_header(header)
-    return header, streams
 
 
 @torch.no_grad()
@@ -440,23 +391,6 @@ def _to_input_grid(coords: np.ndarray, header: dict) -> np.ndarray:  # [M, 3] ->
     return out.astype(np.int32)  # np.unique sorts rows lexicographically: (x, y, z)
 
 
-def _split_levels(data: bytes, levels: int) -> list[np.ndarray]:
-    """Cut the concatenated octree bytes into levels (the node count of each level is the
-    number of set bits of the previous level)."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    out, pos, nodes = [], 0, 1
-    for _ in range(levels):
-        if pos + nodes > len(raw):
-            raise BitstreamError(None, "truncated block octree")
-        level = raw[pos : pos + nodes]
-        out.append(level)
-        pos += nodes
-        nodes = int(np.unpackbits(level).sum())
-    if pos != len(raw):
-        raise BitstreamError(None, f"{len(raw) - pos} trailing bytes after the block octree")
-    return out
-
-
 def encoder_reconstruction(
     encoded: EncodedCloud, model: BlockCodec, decode_batch: int = 16
 ) -> np.ndarray:
@@ -468,6 +402,15 @@ def encoder_reconstruction(
 
 
 __all__ = [
+    "CODEC",
+    "FORMAT_VERSION",
+    "MODES",
+    "DECODER_KEYS",
+    "MAX_BITS",
+    "MAX_BLOCKS",
+    "check_header",
+    "pack_counts",
+    "unpack_counts",
     "EncodedCloud",
     "bits_per_point",
     "block_batch",

@@ -111,3 +111,15 @@ def test_from_points_renders_given_colours():
     assert torch.allclose(m.sh[:, 0] * SH_C0 + 0.5, rgb, atol=1e-6)
     assert torch.allclose(m.opacities, torch.full((20,), 0.25), atol=1e-6)
     assert (m.scales > 0).all()
+
+
+def test_opacity_logit_inverts_the_activation_and_stays_finite():
+    from pcc.gaussians.model import OPACITY_EPS, opacity_activation, opacity_logit
+
+    x = torch.linspace(-8, 8, 101, dtype=torch.float64)  # [101]
+    torch.testing.assert_close(opacity_logit(opacity_activation(x)), x, rtol=0, atol=1e-9)
+    ends = opacity_logit(torch.tensor([0.0, 1.0]))  # clamped, not +-inf
+    assert torch.isfinite(ends).all() and ends[0] < -13 and ends[1] > 13
+    assert opacity_logit(0.1) == pytest.approx(math.log(0.1 / 0.9), rel=1e-12)
+    assert opacity_logit(0.0) == pytest.approx(math.log(OPACITY_EPS), rel=1e-6)
+    assert isinstance(opacity_logit(0.5), float)

@@ -27,9 +27,13 @@ import torch
 from pcc.c3dgs.features import join_scale
 from pcc.c3dgs.quantize import QParams, dequantize, quantize_tensor
 from pcc.coding.morton import MAX_BITS, morton_decode, morton_encode
-from pcc.gaussians.model import GaussianModel, sh_degree_from_coeffs
+from pcc.gaussians.model import (
+    GaussianModel,
+    opacity_activation,
+    opacity_logit,
+    sh_degree_from_coeffs,
+)
 
-OPACITY_EPS = 1e-6
 #: The six int8-quantised tensors, in the order the storage formats write them.
 QUANTIZED_FIELDS = ("color_dc", "color_rest", "opacity", "scale_dir", "log_magnitude", "rotation")
 
@@ -69,12 +73,6 @@ class PositionGrid:
         origin = torch.tensor(self.origin, dtype=torch.float64)
         c = torch.round((means.to(torch.float64) - origin) / self.step).to(torch.int64)
         return c.clamp(0, (1 << self.bits) - 1)
-
-
-def opacity_to_logit(opacity: torch.Tensor) -> torch.Tensor:
-    """Logit of activated opacities, clamped to ``[1e-6, 1 - 1e-6]`` first.  # [N]"""
-    p = opacity.clamp(OPACITY_EPS, 1.0 - OPACITY_EPS)
-    return torch.log(p) - torch.log1p(-p)
 
 
 @dataclass
@@ -195,7 +193,7 @@ class QuantizedGaussians:
         }
         return IndexedGaussians(
             means=self.means.to(torch.float32),
-            opacity_logits=opacity_to_logit(dq["opacity"]),
+            opacity_logits=opacity_logit(dq["opacity"]),
             log_magnitude=dq["log_magnitude"],
             color_table=torch.cat([dq["color_dc"], dq["color_rest"]], dim=1),
             color_indices=self.color_indices.to(torch.int64),
@@ -329,7 +327,7 @@ def finalize(
     values = {
         "color_dc": color[:, :1],
         "color_rest": color[:, 1:],
-        "opacity": torch.sigmoid(m.opacity_logits),
+        "opacity": opacity_activation(m.opacity_logits),
         "scale_dir": direction,
         "log_magnitude": m.log_magnitude,
         "rotation": rot,

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from pcc.c3dgs.compressed_model import IndexedGaussians, opacity_to_logit
+from pcc.c3dgs.compressed_model import IndexedGaussians
 from pcc.c3dgs.features import join_scale
 from pcc.c3dgs.quantize import FakeQuantizer, fake_half
-from pcc.gaussians.model import GaussianModel
+from pcc.gaussians.model import GaussianModel, opacity_activation, opacity_logit
 from pcc.gaussians.quality import photometric_loss
 from pcc.gaussians.render import render
 from pcc.io.cameras import Camera
@@ -110,14 +110,14 @@ class QuantAwareModel(torch.nn.Module):
         direction = fq["scale_dir"](direction)
         rot = self.rotation_table / self.rotation_table.norm(dim=1, keepdim=True).clamp_min(1e-12)
         rot = fq["rotation"](rot)
-        opacity = fq["opacity"](torch.sigmoid(self.opacity_logits))
+        opacity = fq["opacity"](opacity_activation(self.opacity_logits))
         return GaussianModel(
             means=means,
             log_scales=join_scale(
                 direction[self.shape_indices], fq["log_magnitude"](self.log_magnitude)
             ),
             quats=rot[self.shape_indices],
-            opacity_logits=opacity_to_logit(opacity),
+            opacity_logits=opacity_logit(opacity),
             sh=sh[self.color_indices],
         )
 

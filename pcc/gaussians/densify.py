@@ -24,12 +24,11 @@ Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
-from pcc.gaussians.model import quaternion_to_rotation
+from pcc.gaussians.model import opacity_activation, opacity_logit, quaternion_to_rotation
 from pcc.gaussians.optim import GaussianAdam
 
 __all__ = ["DensifyStats", "densify_and_prune", "reset_opacity", "clone_and_split", "prune_mask"]
@@ -146,7 +145,7 @@ def prune_mask(
 ) -> torch.Tensor:
     """Bool ``[N]``: Gaussians to remove (transparent; huge in the world; huge on screen)."""
     p = opt.params
-    prune = torch.sigmoid(p["opacity_logits"]) < min_opacity
+    prune = opacity_activation(p["opacity_logits"]) < min_opacity
     if extent is not None:
         prune |= p["log_scales"].exp().max(dim=1).values > 0.1 * extent
     if max_screen_radius is not None and max_radii is not None:
@@ -208,5 +207,5 @@ def densify_and_prune(
 @torch.no_grad()
 def reset_opacity(opt: GaussianAdam, max_opacity: float = 0.01) -> None:
     """Clamp every opacity to at most ``max_opacity`` and clear its Adam moments (INRIA)."""
-    logit_max = math.log(max_opacity / (1.0 - max_opacity))
+    logit_max = opacity_logit(max_opacity)
     opt.reset("opacity_logits", torch.clamp_max(opt.params["opacity_logits"], logit_max))

@@ -8,9 +8,12 @@ Taught in ``notebooks/00_a_3dgs_scene.ipynb``.
 """
 
 from pcc.io.gaussian_model import (
+    OPACITY_EPS,
     SH_C0,
     GaussianModel,
     build_covariance,
+    opacity_activation,
+    opacity_logit,
     quaternion_to_rotation,
     rgb_to_sh_dc,
     rotation_to_quaternion,
@@ -18,9 +21,12 @@ from pcc.io.gaussian_model import (
 )
 
 __all__ = [
+    "OPACITY_EPS",
     "SH_C0",
     "GaussianModel",
     "build_covariance",
+    "opacity_activation",
+    "opacity_logit",
     "quaternion_to_rotation",
     "rgb_to_sh_dc",
     "rotation_to_quaternion",

@@ -16,25 +16,28 @@ import numpy as np
 import torch
 
 from pcc.errors import FormatError
-from pcc.io.gaussian_model import SH_C0, GaussianModel
+from pcc.io.gaussian_model import OPACITY_EPS, SH_C0, GaussianModel
 
 __all__ = ["SH_C0", "SplatArrays", "sigmoid", "logit", "read_file_bytes", "check_finite"]
 
-# Probabilities are clipped to [_P_EPS, 1 - _P_EPS] before the logit: 8-bit opacities of 0 and
-# 255 would otherwise give -inf/+inf. The value is far below half an 8-bit step (1/510), so a
-# decoded model re-encodes to the same byte.
-_P_EPS = 1e-6
+# Probabilities are clipped to [OPACITY_EPS, 1 - OPACITY_EPS] (1e-6) before the logit: 8-bit
+# opacities of 0 and 255 would otherwise give -inf/+inf. The value is far below half an 8-bit
+# step (1/510), so a decoded model re-encodes to the same byte.
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function, float64 inside (no overflow warnings for large |x|)."""
+    """Logistic function, float64 inside (no overflow warnings for large |x|).
+
+    The NumPy float64 twin of :func:`pcc.io.gaussian_model.opacity_activation` for the byte codecs
+    of this package (their quantisation steps are defined on float64 values, so the encoders keep
+    the arithmetic they always used and write the same bytes)."""
     x = np.asarray(x, dtype=np.float64)
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`sigmoid` after clipping ``p`` into ``[1e-6, 1 - 1e-6]`` (finite always)."""
-    p = np.clip(np.asarray(p, dtype=np.float64), _P_EPS, 1.0 - _P_EPS)
+    """Inverse of :func:`sigmoid` after clipping ``p`` into ``[OPACITY_EPS, 1 - OPACITY_EPS]`` (finite always)."""
+    p = np.clip(np.asarray(p, dtype=np.float64), OPACITY_EPS, 1.0 - OPACITY_EPS)
     return np.log(p / (1.0 - p))
 
 

@@ -31,6 +31,28 @@ def sh_degree_from_coeffs(n_coeffs: int) -> int:
     return deg
 
 
+# Opacities are clamped to [OPACITY_EPS, 1 - OPACITY_EPS] before the logit, so 0 and 1 (8-bit
+# files, quantised tables) map to finite logits.
+OPACITY_EPS = 1e-6
+
+
+def opacity_activation(logits: torch.Tensor) -> torch.Tensor:
+    """Opacity from its pre-activation parameter: ``sigmoid(logits)``  # [N] -> [N]"""
+    return torch.sigmoid(logits)
+
+
+def opacity_logit(opacity: torch.Tensor | float) -> torch.Tensor | float:
+    """Inverse of :func:`opacity_activation`, after clamping into ``[OPACITY_EPS, 1 - OPACITY_EPS]``.
+
+    A tensor gives a tensor of its dtype (``[N] -> [N]``); a Python number gives a float (float64).
+    """
+    if isinstance(opacity, torch.Tensor):
+        p = opacity.clamp(OPACITY_EPS, 1.0 - OPACITY_EPS)
+        return torch.log(p) - torch.log1p(-p)
+    p = min(max(float(opacity), OPACITY_EPS), 1.0 - OPACITY_EPS)
+    return math.log(p) - math.log1p(-p)
+
+
 def rgb_to_sh_dc(rgb: torch.Tensor) -> torch.Tensor:
     """Colour in [0, 1] -> the DC SH coefficient that renders it (``(rgb - 0.5) / C0``)."""
     return (rgb - 0.5) / SH_C0
@@ -208,8 +230,8 @@ class GaussianModel:
 
     @property
     def opacities(self) -> torch.Tensor:
-        """``sigmoid(opacity_logits)``  # [N]"""
-        return torch.sigmoid(self.opacity_logits)
+        """``sigmoid(opacity_logits)`` (:func:`opacity_activation`)  # [N]"""
+        return opacity_activation(self.opacity_logits)
 
     def covariances(self) -> torch.Tensor:
         """3D covariance matrices  # [N, 3, 3]"""
@@ -297,7 +319,7 @@ class GaussianModel:
         sh[:, 0] = rgb_to_sh_dc(colors.to(torch.float32))
         quats = torch.zeros(n, 4)
         quats[:, 0] = 1.0
-        logit = math.log(opacity / (1 - opacity))
+        logit = opacity_logit(opacity)
         return GaussianModel(
             means=points.clone(),
             log_scales=torch.log(scale)[:, None].repeat(1, 3),

@@ -21,25 +21,26 @@ would take on an idle core; wall times and the 1-minute load average are recorde
 * ``vs_dense``: both renderers against the dense per-Gaussian reference
   (:mod:`pcc.gaussians.render_reference`), with the largest image difference.
 
-Measured 2026-12-04 01:51 UTC on the shared 2-core AMD EPYC (load average about 6.7 on 2
-cores, i.e. the frames competed with other jobs; CPU-time ratios, one thread):
+Measured 2026-12-04 03:58 UTC on the 2-core AMD EPYC while it was quiet (load average 1.3 on 2
+cores; CPU-time ratios, one thread):
 
 ===================  =========  ==============  ====================  ==========
 scene                pass       native ms       Mpairs/s native / PT  speed-up
 ===================  =========  ==============  ====================  ==========
-kacytran (band)      forward    39              140.5 / 4.53          31.0x
-kacytran (band)      fwd+bwd    91              60.1 / 4.14           14.5x
-biker (153k)         forward    90              55.0 / 4.13           13.3x
-biker (153k)         fwd+bwd    176             28.1 / 2.51           11.2x
+kacytran (band)      forward    41              134.5 / 3.96          33.9x
+kacytran (band)      fwd+bwd    111             49.3 / 3.20           15.4x
+biker (153k)         forward    94              52.3 / 3.51           14.9x
+biker (153k)         fwd+bwd    178             27.8 / 2.03           13.7x
 ===================  =========  ==============  ====================  ==========
 
-The ratios move by ~20% between runs with the PyTorch renderer's time (ten minutes earlier:
-31.1x / 18.1x / 15.4x / 13.3x). Native full frames: kacytran 314 ms forward (144 Mpairs/s),
-708 ms forward+backward. Two threads at that load: 1.00x / 0.89x (kacytran) and 0.51x / 0.40x
-(biker) of one thread's pairs/s, i.e. no free core to scale to (the compositing alone ran at
-1.0x); near-linear scaling still has to be shown on a quiet machine. The previous renderer
-(session 5), measured at the same load: biker 132 ms forward (12.1x) and 325 ms
-forward+backward (6.6x); kacytran 26.9x / 14.3x, full frame 396 / 1164 ms.
+The ratios move by 10-20% between runs with the PyTorch renderer's time (a run two minutes
+earlier: 41.3x / 25.0x / 13.3x / 11.5x; at load ~6.7: 31.0x / 14.5x / 13.3x / 11.2x). Native
+full frames: kacytran 339 ms forward (133 Mpairs/s), 755 ms forward+backward. Two threads,
+pairs/s of wall time over one thread's: kacytran 1.96x forward / 1.74x forward+backward, biker
+1.76x / 1.72x (before the per-Gaussian loops went parallel for scenes under 262,144 Gaussians,
+biker reached 1.28x / 1.40x). On a loaded machine (load ~6.7) two threads gave no gain (0.4-1.0x):
+there was no free core. The previous renderer (session 5), at load ~6.7: biker 132 ms forward
+(12.1x) and 325 ms forward+backward (6.6x); kacytran 26.9x / 14.3x, full frame 396 / 1164 ms.
 
 Run: ``python -m pcc.bench render [--quick]`` (quick: 160x120 frames, fewer rows). Taught
 alongside ``notebooks/00_a_3dgs_scene.ipynb``.

@@ -34,20 +34,17 @@ order, row spans, tile lists), ``composite_forward.cpp``, ``composite_backward.c
 ``at::parallel_for`` is a header template whose OpenMP pragma is otherwise ignored (before
 2026-12-04 every tile ran on one thread whatever ``torch.set_num_threads`` said).
 
-Speed (``python -m pcc.bench render``, shared 2-core AMD EPYC, float32, CPU time, one thread,
-ratios against the PyTorch renderer side by side in one run; measured 2026-12-04 01:51 UTC at
-load average ~6.7 on the 2 cores): ``biker.spz`` (152,746 Gaussians, 640x480, 4.9M pairs)
-90 ms forward (13.3x), 176 ms forward+backward (11.2x); ``kacytran_3dgs_sh3`` (9,080 Gaussians,
-45.2M pairs at 640x480) 314 ms forward (144 Mpairs/s), 708 ms forward+backward, 31.0x / 14.5x
-on the band of rows both renderers can hold. The ratios move by ~20% from run to run with the
-PyTorch renderer's time (a run ten minutes earlier: biker 15.4x / 13.3x, kacytran 31.1x /
-18.1x). The previous version (projection and compositing only, pairs recomputed in the backward
-pass), measured at the same load: biker 132 ms forward (12.1x), 325 ms forward+backward (6.6x);
-kacytran full frame 396 / 1164 ms. Where biker forward+backward spends its time (perf samples,
-188 ms a frame, before SH moved to C++): forward tiles ~27% (exp included), backward tiles
-~23%, binning ~14% (depth sort, row spans, record gathers), projection forward and backward
-~10%, the rest PyTorch and Python. Two threads: see :mod:`pcc.bench.bench_render` (no gain was
-measurable on the loaded machine).
+Speed (``python -m pcc.bench render``, 2-core AMD EPYC while quiet, float32, CPU time, one
+thread, ratios against the PyTorch renderer side by side in one run, 2026-12-04 03:58 UTC):
+``biker.spz`` (152,746 Gaussians, 640x480, 4.9M pairs) 94 ms forward (14.9x), 178 ms
+forward+backward (13.7x); ``kacytran_3dgs_sh3`` (9,080 Gaussians, 45.2M pairs at 640x480) 339 ms
+forward (133 Mpairs/s), 755 ms forward+backward, 33.9x / 15.4x on the band of rows both renderers
+can hold. The ratios move by 10-20% from run to run with the PyTorch renderer's time. Two
+threads: 1.76x / 1.72x (biker) and 1.96x / 1.74x (kacytran) of one thread's pairs per second.
+The previous version (projection and compositing only, pairs recomputed in the backward pass),
+measured at load ~6.7: biker 132 ms forward (12.1x), 325 ms forward+backward (6.6x). Where biker
+forward+backward spends its time (torch profiler, one thread): compositing forward (binning
+included) ~50%, compositing backward ~30%, projection backward ~9%, projection ~4%, SH ~2%.
 
 Building. The extension is compiled with ``torch.utils.cpp_extension.load`` (needs a C++ compiler
 and ``ninja``) the first time it is needed, into a cache folder (``$PCC_NATIVE_BUILD_DIR``, else

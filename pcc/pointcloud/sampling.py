@@ -22,6 +22,19 @@ def triangle_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return 0.5 * np.linalg.norm(np.cross(b - a, c - a), axis=1)
 
 
+def _checked_mesh(vertices, faces) -> tuple[np.ndarray, np.ndarray]:
+    """``vertices [V, 3]`` float64 and ``faces [F, 3]`` int64, or ValueError naming the problem."""
+    vertices = np.asarray(vertices, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    if vertices.ndim != 2 or vertices.shape[1] != 3:
+        raise ValueError(f"vertices must be [V, 3], got {vertices.shape}")
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise ValueError(f"faces must be [F, 3], got {faces.shape}")
+    if len(faces) and (faces.min() < 0 or faces.max() >= len(vertices)):
+        raise ValueError("face indices out of range")
+    return vertices, faces
+
+
 def sample_mesh_surface(
     vertices: np.ndarray,
     faces: np.ndarray,
@@ -43,14 +56,7 @@ def sample_mesh_surface(
     Returns:
         ``[N, 3]`` float64.
     """
-    vertices = np.asarray(vertices, dtype=np.float64)
-    faces = np.asarray(faces, dtype=np.int64)
-    if vertices.ndim != 2 or vertices.shape[1] != 3:
-        raise ValueError(f"vertices must be [V, 3], got {vertices.shape}")
-    if faces.ndim != 2 or faces.shape[1] != 3:
-        raise ValueError(f"faces must be [F, 3], got {faces.shape}")
-    if len(faces) and (faces.min() < 0 or faces.max() >= len(vertices)):
-        raise ValueError("face indices out of range")
+    vertices, faces = _checked_mesh(vertices, faces)
     if (n_points is None) == (density is None):
         raise ValueError("give exactly one of n_points and density")
     areas = triangle_areas(vertices, faces)
@@ -97,14 +103,7 @@ def sample_mesh_poisson_disk(
     """
     from pcc._open3d import import_open3d
 
-    vertices = np.asarray(vertices, dtype=np.float64)
-    faces = np.asarray(faces, dtype=np.int64)
-    if vertices.ndim != 2 or vertices.shape[1] != 3:
-        raise ValueError(f"vertices must be [V, 3], got {vertices.shape}")
-    if faces.ndim != 2 or faces.shape[1] != 3:
-        raise ValueError(f"faces must be [F, 3], got {faces.shape}")
-    if len(faces) and (faces.min() < 0 or faces.max() >= len(vertices)):
-        raise ValueError("face indices out of range")
+    vertices, faces = _checked_mesh(vertices, faces)
     if not triangle_areas(vertices, faces).sum() > 0:
         raise ValueError("the mesh has zero surface area")
     if int(n_points) <= 0:

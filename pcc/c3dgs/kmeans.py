@@ -40,7 +40,7 @@ def nearest_centroid_reference(
 
 
 def nearest_centroid(
-    x: torch.Tensor, centroids: torch.Tensor, max_chunk_bytes: int = 64 << 20
+    x: torch.Tensor, centroids: torch.Tensor, max_chunk_bytes: int = 16 << 20
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Nearest centroid by squared L2 via ``|x|^2 - 2 x c^T + |c|^2``, in chunks of rows.
 
@@ -57,11 +57,17 @@ def nearest_centroid(
         raise ValueError("nearest_centroid with an empty codebook")
     rows = max(1, int(max_chunk_bytes // (4 * k)))
     c_sq = (centroids * centroids).sum(1)  # [K]
+    ct = centroids.T
     idx = torch.empty(n, dtype=torch.int64)
     dist = torch.empty(n, dtype=x.dtype)
+    # One [rows, K] block for every chunk, updated in place: a fresh block per operation costs a
+    # page fault per 4 KiB once blocks outgrow malloc's reuse threshold (32 MiB), which took twice
+    # the arithmetic's time. (-2 t) + a is bit-identical to a - 2 t, so the values are unchanged.
+    block = torch.empty(min(rows, n), k, dtype=torch.result_type(x, centroids))
     for start in range(0, n, rows):
         xb = x[start : start + rows]
-        d = (xb * xb).sum(1, keepdim=True) - 2.0 * (xb @ centroids.T) + c_sq[None, :]
+        d = torch.mm(xb, ct, out=block[: xb.shape[0]])  # [chunk, K]
+        d.mul_(-2.0).add_((xb * xb).sum(1, keepdim=True)).add_(c_sq[None, :])
         dmin, imin = d.min(dim=1)
         idx[start : start + rows] = imin
         dist[start : start + rows] = dmin.clamp_min(0.0)

@@ -81,7 +81,8 @@ class VectorQuantizer:
         final_lloyd: finish with one exact weighted Lloyd step over all data.
         normalize: applied to the centroids after each step (shape VQ: divide by the trace).
         history_every: record a centroid snapshot every this many steps (0: never).
-        max_chunk_bytes: memory bound of one distance block.
+        max_chunk_bytes: memory bound of one distance block (16 MiB: below glibc malloc's 32 MiB
+            reuse limit, so the block is recycled instead of page-faulted in anew every step).
         seed: seed of the private random generator.
         algorithm: ``"ema"`` (default: the c3dgs update above; ``steps``, ``batch_size``,
             ``decay``, ``reseed_dead`` and ``legacy_update`` apply) or ``"lloyd"``
@@ -105,7 +106,7 @@ class VectorQuantizer:
     final_lloyd: bool = True
     normalize: Callable[[torch.Tensor], torch.Tensor] | None = None
     history_every: int = 0
-    max_chunk_bytes: int = 64 << 20
+    max_chunk_bytes: int = 16 << 20
     seed: int = 0
     algorithm: str = "ema"
     max_iter: int = 50

@@ -39,6 +39,22 @@ def nearest_centroid_reference(
     return idx, dist.to(x.dtype)
 
 
+def _row_blocks(x: torch.Tensor, k: int, max_chunk_bytes: int, dtype: torch.dtype):
+    """Row chunks of ``x`` whose ``[chunk, K]`` distance block stays within ``max_chunk_bytes``:
+    yields ``(rows, xb [chunk, D], block [chunk, K])``, every block a view of one buffer.
+
+    One buffer for all chunks because a fresh block per chunk (or per operation on it) costs a page
+    fault per 4 KiB once blocks outgrow malloc's reuse threshold (32 MiB): in the c3dgs VQ that took
+    twice the arithmetic's time (docs/timings.md).
+    """
+    n = x.shape[0]
+    step = max(1, int(max_chunk_bytes // (4 * k)))
+    buffer = torch.empty(min(step, n), k, dtype=dtype)
+    for start in range(0, n, step):
+        xb = x[start : start + step]
+        yield slice(start, start + xb.shape[0]), xb, buffer[: xb.shape[0]]
+
+
 def nearest_centroid(
     x: torch.Tensor, centroids: torch.Tensor, max_chunk_bytes: int = 16 << 20
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,22 +71,18 @@ def nearest_centroid(
     n, k = x.shape[0], centroids.shape[0]
     if k == 0:
         raise ValueError("nearest_centroid with an empty codebook")
-    rows = max(1, int(max_chunk_bytes // (4 * k)))
     c_sq = (centroids * centroids).sum(1)  # [K]
     ct = centroids.T
     idx = torch.empty(n, dtype=torch.int64)
     dist = torch.empty(n, dtype=x.dtype)
-    # One [rows, K] block for every chunk, updated in place: a fresh block per operation costs a
-    # page fault per 4 KiB once blocks outgrow malloc's reuse threshold (32 MiB), which took twice
-    # the arithmetic's time. (-2 t) + a is bit-identical to a - 2 t, so the values are unchanged.
-    block = torch.empty(min(rows, n), k, dtype=torch.result_type(x, centroids))
-    for start in range(0, n, rows):
-        xb = x[start : start + rows]
-        d = torch.mm(xb, ct, out=block[: xb.shape[0]])  # [chunk, K]
+    dtype = torch.result_type(x, centroids)
+    for rows, xb, block in _row_blocks(x, k, max_chunk_bytes, dtype):
+        # in place; (-2 t) + a is bit-identical to a - 2 t
+        d = torch.mm(xb, ct, out=block)  # [chunk, K]
         d.mul_(-2.0).add_((xb * xb).sum(1, keepdim=True)).add_(c_sq[None, :])
         dmin, imin = d.min(dim=1)
-        idx[start : start + rows] = imin
-        dist[start : start + rows] = dmin.clamp_min(0.0)
+        idx[rows] = imin
+        dist[rows] = dmin.clamp_min(0.0)
     return idx, dist
 
 
@@ -123,19 +135,15 @@ def _assign_fast(
     is added after the minimum), fewer passes over the ``[chunk, K]`` block.
     """
     n, k = x.shape[0], centroids.shape[0]
-    rows = max(1, int(max_chunk_bytes // (4 * k)))
     c_sq = (centroids * centroids).sum(1)
     ct = centroids.T.contiguous()
     idx = torch.empty(n, dtype=torch.int64)
     dist = torch.empty(n, dtype=x.dtype)
-    block = torch.empty(min(rows, n), k, dtype=x.dtype)
-    for start in range(0, n, rows):
-        xb = x[start : start + rows]
-        d = block[: xb.shape[0]]
+    for rows, xb, d in _row_blocks(x, k, max_chunk_bytes, x.dtype):
         torch.addmm(c_sq[None, :], xb, ct, beta=1.0, alpha=-2.0, out=d)
         dmin, imin = d.min(dim=1)
-        idx[start : start + rows] = imin
-        dist[start : start + rows] = (dmin + x_sq[start : start + rows]).clamp_min(0.0)
+        idx[rows] = imin
+        dist[rows] = (dmin + x_sq[rows]).clamp_min(0.0)
     return idx, dist
 
 
@@ -170,19 +178,15 @@ def _assign_top2(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices of the two nearest centroids of every row (``[N] int64`` each; K >= 2)."""
     n, k = x.shape[0], centroids.shape[0]
-    rows = max(1, int(max_chunk_bytes // (4 * k)))
     c_sq = (centroids * centroids).sum(1)
     ct = centroids.T.contiguous()
     first = torch.empty(n, dtype=torch.int64)
     second = torch.empty(n, dtype=torch.int64)
-    block = torch.empty(min(rows, n), k, dtype=x.dtype)
-    for start in range(0, n, rows):
-        xb = x[start : start + rows]
-        d = block[: xb.shape[0]]
+    for rows, xb, d in _row_blocks(x, k, max_chunk_bytes, x.dtype):
         torch.addmm(c_sq[None, :], xb, ct, beta=1.0, alpha=-2.0, out=d)
         top = d.topk(2, dim=1, largest=False).indices
-        first[start : start + rows] = top[:, 0]
-        second[start : start + rows] = top[:, 1]
+        first[rows] = top[:, 0]
+        second[rows] = top[:, 1]
     return first, second
 
 
